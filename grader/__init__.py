@@ -1,0 +1,1 @@
+"""lstm-autograder: grade hand-derived LSTM backpropagation."""

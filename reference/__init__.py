@@ -1,0 +1,1 @@
+"""Reference gradients for LSTM/RNN homework, derived rather than typed."""
