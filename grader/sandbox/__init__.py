@@ -1,0 +1,18 @@
+"""Run untrusted student code out of the grader's process.
+
+    with Sandbox(submission.cells, protected=[reference_dir]) as box:
+        setup = box.setup()                      # runs every cell once
+        result = box.call("lstm_step", [x, h, c])
+        if result.status == "ok": ...            # result.value is plain data
+
+Only plain data comes back (see wire.py); SymPy results arrive as
+:class:`ExprTree` and are rebuilt by the grader with :func:`to_sympy`.
+"""
+from .exprtree import ExprTree, ExprTreeError, to_sympy
+from .runner import CallResult, CellOutcome, Limits, Sandbox, SandboxError, Setup
+from .wire import Symbol, WireError
+
+__all__ = [
+    "CallResult", "CellOutcome", "ExprTree", "ExprTreeError", "Limits", "Sandbox",
+    "SandboxError", "Setup", "Symbol", "WireError", "to_sympy",
+]

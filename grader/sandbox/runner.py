@@ -1,0 +1,556 @@
+"""Parent side of the sandbox: one child process per submission, driven over pipes.
+
+The parent owns every guarantee. It alone enforces wall-clock limits (poll with
+a deadline, then SIGKILL the child's whole process group), caps what it reads,
+and accepts nothing from the child but frames that decode to plain data. The
+child's own soft timeout and rlimits only make the common cases cheaper: a loop
+interrupted in the child costs no restart.
+"""
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from ..source import CodeCell
+from . import wire
+from .exprtree import MAX_DEPTH, MAX_NODES
+
+CHILD_SCRIPT = Path(__file__).with_name("child.py")
+BLOCKED_IMPORTS = ("grader", "reference")
+# A slow machine must not make the student's setup fail: the child's own
+# start-up gets at least this long, on top of what is left of setup_timeout.
+HANDSHAKE_SECONDS = 10.0
+CALL_STATUSES = frozenset(("ok", "error", "timeout", "crash", "memory", "bad-return"))
+
+
+@dataclass(frozen=True)
+class Limits:
+    cell_timeout: float = 5.0
+    setup_timeout: float = 20.0
+    call_timeout: float = 5.0
+    memory_bytes: int = 1 << 30        # RLIMIT_AS of the child
+    output_bytes: int = 20_000         # characters of stdout+stderr kept per cell or call
+    frame_bytes: int = 64 << 20        # largest frame accepted from the child
+    cpu_seconds: int = 600             # RLIMIT_CPU backstop over the child's whole life
+    file_bytes: int = 64 << 20         # RLIMIT_FSIZE: largest file student code may write
+    grace: float = 1.0                 # wall time past a soft timeout before the parent kills
+    restarts: int = 10                 # fresh children per Sandbox before calls are refused
+    seed: int = 0                      # random and numpy.random, reset before every call
+
+
+@dataclass(frozen=True)
+class CellOutcome:
+    number: int
+    status: str      # "ok" | "error" | "timeout" | "crash"
+    message: str     # "" when ok
+    output: str
+
+
+@dataclass(frozen=True)
+class Setup:
+    cells: tuple[CellOutcome, ...]
+    functions: tuple[tuple[str, tuple[str, ...]], ...]
+    restarts: int = 0                  # fresh children started after the first
+    skipped: tuple[int, ...] = ()      # cells the latest child did not re-run (timed out/crashed)
+    seconds: float = 0.0               # wall time of the latest setup, child start-up included
+
+    def has(self, name: str) -> bool:
+        return any(n == name for n, _ in self.functions)
+
+    def signature(self, name: str) -> tuple[str, ...] | None:
+        return next((params for n, params in self.functions if n == name), None)
+
+
+@dataclass(frozen=True)
+class CallResult:
+    status: str      # "ok" | "error" | "timeout" | "crash" | "memory" | "bad-return"
+    value: Any = None
+    message: str = ""
+    output: str = ""
+
+
+class SandboxError(RuntimeError):
+    """A failure of the grader, not the student: the child cannot start, or the
+    preamble failed. ``detail`` holds what the child reported (its stderr or
+    the preamble's error)."""
+
+    def __init__(self, message: str, detail: str = ""):
+        super().__init__(f"{message}: {detail}" if detail else message)
+        self.message = message
+        self.detail = detail
+
+
+class _Gone(Exception):
+    """The child can no longer be used; ``status`` is timeout, crash or memory."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+class _Child:
+    """One child process and its two pipes. Every read has a deadline."""
+
+    def __init__(self, limits: Limits, protected: tuple[str, ...], deadline: float):
+        self.limits = limits
+        self.killed_by_us = False
+        self.workdir = tempfile.mkdtemp(prefix="lstm-sandbox-")
+        to_child_r, self.wfd = os.pipe()
+        self.rfd, from_child_w = os.pipe()
+        env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": self.workdir,
+               "TMPDIR": self.workdir, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+               "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", str(CHILD_SCRIPT), str(to_child_r), str(from_child_w)],
+                pass_fds=(to_child_r, from_child_w), start_new_session=True, cwd=self.workdir,
+                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE)
+        except BaseException as exc:
+            for fd in (to_child_r, from_child_w, self.rfd, self.wfd):
+                os.close(fd)
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise SandboxError("could not start the sandbox child", str(exc)) from exc
+            raise
+        os.close(to_child_r)
+        os.close(from_child_w)
+        os.set_blocking(self.rfd, False)
+        os.set_blocking(self.wfd, False)
+        self._pollers: dict[int, select.poll] = {}
+        self.closed = False
+        config = {
+            "fds": [to_child_r, from_child_w], "workdir": os.path.realpath(self.workdir),
+            "protected": list(protected), "blocked": list(BLOCKED_IMPORTS),
+            "memory_bytes": limits.memory_bytes, "cpu_seconds": limits.cpu_seconds,
+            "file_bytes": limits.file_bytes, "output_bytes": limits.output_bytes,
+            "frame_bytes": limits.frame_bytes, "seed": limits.seed,
+            # Room for the envelope and for output escaped as \\uXXXX.
+            "value_bytes": limits.frame_bytes - 6 * limits.output_bytes - 65536,
+            "nesting": wire.MAX_NESTING, "expr_nodes": MAX_NODES, "expr_depth": MAX_DEPTH,
+        }
+        try:
+            self.send(config, deadline)
+            hello = self.recv(deadline)
+            if "hello" not in hello:
+                raise _Gone("crash", f"unexpected first frame {sorted(hello)}")
+        except _Gone as gone:
+            stderr = self._stderr_tail()
+            self.kill()
+            raise SandboxError(f"the sandbox child did not start ({gone.message})",
+                               stderr) from None
+        self.proc.stderr.close()
+
+    def _stderr_tail(self) -> str:
+        if self.proc.returncode is None:  # not proc.poll(): only wait4 may reap
+            self.killed_by_us = True
+            self._killpg()
+            self._reap()
+        try:
+            return self.proc.stderr.read()[-4000:].decode("utf-8", "replace").strip()
+        except (OSError, ValueError):
+            return ""
+
+    # -- reading and writing, each bounded by a deadline ---------------------
+
+    def _wait(self, fd: int, event: int, deadline: float) -> None:
+        poller = self._pollers.get(fd)
+        if poller is None:
+            poller = self._pollers[fd] = select.poll()
+            poller.register(fd, event)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _Gone("timeout", "")
+            if poller.poll(left * 1000):
+                return
+
+    def send(self, payload: dict, deadline: float) -> None:
+        data = memoryview(wire.dump_frame(payload))
+        while data:
+            try:
+                data = data[os.write(self.wfd, data):]
+            except BlockingIOError:
+                self._wait(self.wfd, select.POLLOUT, deadline)
+            except BrokenPipeError:
+                raise self._death() from None
+
+    def _read_exact(self, n: int, deadline: float) -> bytes:
+        buf = bytearray()
+        while len(buf) < n:
+            if time.monotonic() > deadline:
+                raise _Gone("timeout", "")
+            try:
+                chunk = os.read(self.rfd, min(n - len(buf), 1 << 20))
+            except BlockingIOError:
+                self._wait(self.rfd, select.POLLIN, deadline)
+                continue
+            if not chunk:
+                raise self._death()
+            buf += chunk
+        return bytes(buf)
+
+    def recv(self, deadline: float) -> dict:
+        (n,) = wire.HEADER.unpack(self._read_exact(4, deadline))
+        if n > self.limits.frame_bytes:
+            raise self._garbage(f"a frame of {n} bytes, over the {self.limits.frame_bytes} limit")
+        try:
+            return wire.load_body(self._read_exact(n, deadline))
+        except wire.WireError as exc:
+            raise self._garbage(exc.message) from None
+
+    def _garbage(self, detail: str) -> _Gone:
+        self.kill()
+        return _Gone("crash", "the process running your code sent the grader data it could "
+                              f"not read ({detail}); was something written to its pipes?")
+
+    def _death(self) -> _Gone:
+        """Reap a child that closed its end and say how it ended."""
+        status, usage = self._reap(wait_first=1.0)
+        if self.killed_by_us:
+            return _Gone("crash", "the process running your code was stopped")
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            peak = usage.ru_maxrss * 1024 if usage else 0
+            if sig == signal.SIGXCPU:
+                return _Gone("timeout", f"used more than {self.limits.cpu_seconds} s of CPU time")
+            if sig in (signal.SIGKILL, signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS) and (
+                    peak >= self.limits.memory_bytes // 2):
+                return _Gone("memory", f"was killed ({_signal_name(sig)}) after using "
+                                       f"{peak / 2**20:.0f} MB of memory")
+            return _Gone("crash", f"the Python process running your code ended abruptly "
+                                  f"({_signal_name(sig)})")
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
+        return _Gone("crash", f"the Python process running your code ended (exit code {code}); "
+                              "was os._exit() called?")
+
+    def _reap(self, wait_first: float = 0.0):
+        if self.proc.returncode is not None:
+            return 0, None
+        end = time.monotonic() + wait_first
+        while True:
+            pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
+            if pid or time.monotonic() >= end:
+                break
+            time.sleep(0.005)
+        if not pid:  # closed its pipe but lives on: it is of no further use
+            self.killed_by_us = True
+            self._killpg()
+            pid, status, usage = os.wait4(self.proc.pid, 0)
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        return status, usage
+
+    def _killpg(self) -> None:
+        # The child leads its own session, so it cannot leave its group; the
+        # plain kill is for a child that died between the two calls' checks.
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def kill(self) -> None:
+        """Kill the whole process group, reap, release pipes and workdir. Idempotent."""
+        if self.proc.returncode is None:
+            self.killed_by_us = True
+            self._killpg()
+            try:
+                self._reap()
+            except ChildProcessError:
+                self.proc.returncode = -signal.SIGKILL
+        if not self.closed:
+            self.closed = True
+            for fd in (self.rfd, self.wfd):
+                os.close(fd)
+            if self.proc.stderr and not self.proc.stderr.closed:
+                self.proc.stderr.close()
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _shutdown(holder: list) -> None:
+    if holder and holder[0] is not None:
+        holder[0].kill()
+        holder[0] = None
+
+
+class Sandbox:
+    """Runs one submission's cells in a child process and calls its functions.
+
+    Use as a context manager, or call :meth:`close`. A child that times out or
+    crashes is replaced on the next call, replaying the preamble and every cell
+    except those that timed out or crashed before.
+    """
+
+    def __init__(self, cells: Sequence[CodeCell], *, limits: Limits = Limits(),
+                 protected: Sequence[Path | str] = (), preamble: str = ""):
+        self._cells = tuple(cells)
+        for cell in self._cells:
+            if not isinstance(cell, CodeCell):
+                raise TypeError(f"cells must be CodeCell records, not {type(cell).__name__}")
+        numbers = [cell.number for cell in self._cells]
+        if len(set(numbers)) != len(numbers):
+            raise ValueError(f"cell numbers must be unique, got {numbers}")
+        self.limits = limits
+        self._protected = tuple(os.path.realpath(p) for p in protected)
+        self._preamble = preamble
+        self._holder: list = [None]
+        self._finalizer = weakref.finalize(self, _shutdown, self._holder)
+        self._setup: Setup | None = None
+        self._outcomes: dict[int, CellOutcome] = {}
+        self._bad: set[int] = set()
+        self._functions: tuple | None = None
+        self._timed_out: dict[str, str] = {}
+        self._spawns = 0
+        self._next_id = 0
+
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._finalizer()
+
+    # -- setup ---------------------------------------------------------------
+
+    def setup(self) -> Setup:
+        """Start the child and run the preamble and cells (once; cached)."""
+        if self._setup is None:
+            self._boot()
+        return self._setup
+
+    def _rid(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def _ask(self, child: _Child, payload: dict, timeout: float, deadline: float) -> dict:
+        rid = self._rid()
+        end = min(time.monotonic() + timeout, deadline) + self.limits.grace
+        child.send(dict(payload, id=rid), end)
+        reply = child.recv(end)
+        if reply.get("fatal"):
+            raise _Gone("crash", _text(reply.get("message")))
+        if reply.get("id") != rid:
+            raise child._garbage(f"reply {reply.get('id')!r} to request {rid}")
+        return reply
+
+    def _boot(self) -> None:
+        if not self._finalizer.alive:
+            raise SandboxError("the sandbox is closed")
+        start = time.monotonic()
+        deadline = start + self.limits.setup_timeout
+        while True:
+            self._spawns += 1
+            handshake = max(deadline, time.monotonic() + HANDSHAKE_SECONDS)
+            child = _Child(self.limits, self._protected, handshake)
+            self._holder[0] = child
+            skipped = tuple(c.number for c in self._cells if c.number in self._bad)
+            try:
+                self._run_preamble(child, deadline)
+                died = self._run_cells(child, deadline)
+                if not died:
+                    break
+            except BaseException:
+                _shutdown(self._holder)
+                raise
+            _shutdown(self._holder)
+        if self._functions is None:
+            self._functions = self._list_functions(child, deadline)
+        self._setup = Setup(
+            cells=tuple(self._outcomes[c.number] for c in self._cells),
+            functions=self._functions or (), restarts=self._spawns - 1, skipped=skipped,
+            seconds=time.monotonic() - start)
+
+    def _run_preamble(self, child: _Child, deadline: float) -> None:
+        if not self._preamble:
+            return
+        timeout = deadline - time.monotonic()
+        try:
+            reply = self._ask(child, {"op": "run", "kind": "preamble", "source": self._preamble,
+                                      "timeout": timeout}, timeout, deadline)
+        except _Gone as gone:
+            raise SandboxError("the grader's preamble killed the sandbox child", gone.message)
+        if reply.get("status") != "ok":
+            raise SandboxError("the grader's preamble failed", _text(reply.get("message")))
+
+    def _run_cells(self, child: _Child, deadline: float) -> bool:
+        """Run every cell not known to be bad. True if the child died doing so."""
+        limit = self.limits.cell_timeout
+        for cell in self._cells:
+            if cell.number in self._bad:
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._record(CellOutcome(cell.number, "timeout", (
+                    f"did not run: the notebook took more than {self.limits.setup_timeout:g} s "
+                    "in total"), ""))
+                continue
+            timeout = min(limit, left)
+            try:
+                reply = self._ask(child, {"op": "run", "kind": "cell", "cell": cell.number,
+                                          "source": cell.source, "timeout": timeout},
+                                  timeout, deadline)
+            except _Gone as gone:
+                if gone.status == "timeout":
+                    message = gone.message or _timeout_message(timeout, "") + "; it was stopped"
+                else:
+                    message = gone.message
+                self._record(CellOutcome(cell.number, "timeout" if gone.status == "timeout"
+                                         else "crash", message, ""))
+                return True
+            status = _text(reply.get("status"))
+            message = _text(reply.get("message"))
+            if status == "timeout":
+                message = _timeout_message(timeout, message) + (
+                    "; anything the cell defines after that point is missing")
+            elif status == "memory":
+                status = "error"
+            elif status not in ("ok", "error"):
+                status, message = "crash", f"unexpected status {status!r}"
+            self._record(CellOutcome(cell.number, status, message, _text(reply.get("output"))))
+        return False
+
+    def _record(self, outcome: CellOutcome) -> None:
+        if outcome.status in ("timeout", "crash"):
+            self._bad.add(outcome.number)
+        if outcome.number not in self._outcomes or outcome.status in ("timeout", "crash"):
+            self._outcomes[outcome.number] = outcome
+
+    def _list_functions(self, child: _Child, deadline: float) -> tuple:
+        # Listing runs student code too (inspect.signature), but is the
+        # grader's request: it gets its own cell_timeout, not what is left.
+        timeout = self.limits.cell_timeout
+        try:
+            reply = self._ask(child, {"op": "functions", "timeout": timeout}, timeout,
+                              time.monotonic() + timeout)
+        except _Gone:
+            _shutdown(self._holder)
+            return ()
+        found = []
+        for item in reply.get("functions") or ():
+            if (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
+                    and isinstance(item[1], list) and all(isinstance(p, str) for p in item[1])):
+                found.append((item[0], tuple(item[1])))
+        return tuple(found)
+
+    # -- calls ---------------------------------------------------------------
+
+    def call(self, function: str, args: Sequence = (), kwargs: Mapping | None = None, *,
+             timeout: float | None = None) -> CallResult:
+        return self._calls(function, [(args, kwargs or {})], timeout)[0]
+
+    def call_many(self, function: str, arg_lists: Sequence[Sequence], *,
+                  timeout: float | None = None) -> list[CallResult]:
+        """Call ``function`` once per argument list, in one round trip; each
+        call has its own timeout budget."""
+        return self._calls(function, [(args, {}) for args in arg_lists], timeout)
+
+    def _calls(self, function: str, calls: list, timeout: float | None) -> list[CallResult]:
+        if not isinstance(function, str):
+            raise TypeError(f"function must be a name (str), not {type(function).__name__}")
+        timeout = self.limits.call_timeout if timeout is None else timeout
+        encoded = [[wire.encode(list(args)), wire.encode(dict(kwargs))] for args, kwargs in calls]
+        self.setup()
+        results: list[CallResult | None] = [None] * len(calls)
+        start = 0
+        while start < len(calls):
+            if function in self._timed_out:
+                skip = CallResult("timeout", None, f"was not run: an earlier call of {function} "
+                                  f"{self._timed_out[function]}", "")
+                results[start:] = [skip] * (len(calls) - start)
+                break
+            if self._holder[0] is None:
+                if self._spawns > self.limits.restarts:
+                    refuse = CallResult("crash", None, "was not run: your code crashed or hung "
+                                        "too many times", "")
+                    results[start:] = [refuse] * (len(calls) - start)
+                    break
+                self._boot()
+            start = self._batch(function, encoded, start, timeout, results)
+        return results  # type: ignore[return-value]
+
+    def _batch(self, function: str, encoded: list, start: int, timeout: float,
+               results: list) -> int:
+        """Send calls[start:] in one frame, read replies until one fails for
+        good. Returns the index of the first call still without a result."""
+        child = self._holder[0]
+        rid = self._rid()
+        try:
+            child.send({"op": "call", "id": rid, "function": function,
+                        "calls": encoded[start:], "timeout": timeout},
+                       time.monotonic() + timeout + self.limits.grace)
+        except _Gone as gone:
+            results[start] = self._gone(function, timeout, gone)
+            return start + 1
+        for index in range(start, len(encoded)):
+            try:
+                reply = child.recv(time.monotonic() + timeout + self.limits.grace)
+                if reply.get("id") != rid or reply.get("index") != index - start:
+                    raise child._garbage(f"reply {reply.get('id')!r}/{reply.get('index')!r} "
+                                         f"to request {rid}/{index - start}")
+                results[index] = self._result(function, timeout, reply)
+            except _Gone as gone:
+                results[index] = self._gone(function, timeout, gone)
+                return index + 1
+            if reply.get("fatal"):
+                _shutdown(self._holder)
+                return index + 1
+        return len(encoded)
+
+    def _gone(self, function: str, timeout: float, gone: _Gone) -> CallResult:
+        _shutdown(self._holder)
+        if gone.status == "timeout":
+            message = gone.message or _timeout_message(timeout, "") + "; it was stopped"
+            self._timed_out[function] = gone.message or f"did not finish within {timeout:g} s"
+            return CallResult("timeout", None, message, "")
+        return CallResult(gone.status, None, gone.message, "")
+
+    def _result(self, function: str, timeout: float, reply: dict) -> CallResult:
+        status = _text(reply.get("status"))
+        message, output = _text(reply.get("message")), _text(reply.get("output"))
+        if status not in CALL_STATUSES:
+            raise _Gone("crash", f"unexpected status {status[:40]!r}")
+        if status == "timeout":
+            if reply.get("skipped"):
+                earlier = self._timed_out.get(function, f"did not finish within {timeout:g} s")
+                message = f"was not run: an earlier call of {function} {earlier}"
+            else:
+                message = _timeout_message(timeout, message)
+                self._timed_out.setdefault(function, f"did not finish within {timeout:g} s")
+        value = None
+        if status == "ok":
+            try:
+                value = wire.decode(reply.get("value"))
+            except (wire.WireError, RecursionError) as exc:
+                detail = exc.message if isinstance(exc, wire.WireError) else "nested too deeply"
+                raise _Gone("crash", f"the result could not be read ({detail})") from None
+        return CallResult(status, value, message, output)
+
+
+def _text(value: Any, limit: int = 100_000) -> str:
+    """A str from the child, or "" for anything else; capped."""
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _timeout_message(timeout: float, where: str) -> str:
+    text = f"did not finish within {timeout:g} s"
+    return f"{text} (stopped at {where})" if where else text

@@ -1,0 +1,84 @@
+"""Parent-side guarantees that need no hostile student: start-up failures are
+the grader's errors, the CPU backstop works, and the costs stay small."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.sandbox import Limits, SandboxError, runner
+
+FIXTURES = Path(__file__).with_name("fixtures")
+
+
+def test_a_child_that_cannot_start_is_a_sandbox_error_carrying_its_stderr(make_sandbox, monkeypatch):
+    monkeypatch.setattr(runner, "CHILD_SCRIPT", FIXTURES / "broken_child.py")
+    box = make_sandbox("x = 1")
+    with pytest.raises(SandboxError, match="the sandbox child did not start") as info:
+        box.setup()
+    assert info.value.detail == "ModuleNotFoundError: No module named 'numpy'"
+
+
+def test_a_child_that_hangs_before_the_handshake_is_killed_within_the_setup_budget(
+        make_sandbox, monkeypatch):
+    monkeypatch.setattr(runner, "CHILD_SCRIPT", FIXTURES / "silent_child.py")
+    monkeypatch.setattr(runner, "HANDSHAKE_SECONDS", 1.0)
+    box = make_sandbox("x = 1", limits=Limits(setup_timeout=1.0, grace=0.5))
+    start = time.monotonic()
+    with pytest.raises(SandboxError, match="did not start"):
+        box.setup()
+    assert time.monotonic() - start < 3
+
+
+def test_cpu_limit_backstop_ends_a_child_that_outlives_every_timer(make_sandbox):
+    limits = Limits(cell_timeout=5.0, call_timeout=5.0, setup_timeout=10.0, cpu_seconds=1)
+    box = make_sandbox("""
+        import signal
+        def burn():
+            signal.signal(signal.SIGALRM, signal.SIG_IGN)
+            while True:
+                pass
+        """, limits=limits)
+    start = time.monotonic()
+    result = box.call("burn")
+    assert (result.status, result.message) == ("timeout", "used more than 1 s of CPU time")
+    assert time.monotonic() - start < 4
+
+
+def test_closing_the_protocol_pipes_from_student_code_is_a_crash(make_sandbox):
+    box = make_sandbox("""
+        import os
+        def cut():
+            for fd in range(3, 30):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            return 1
+        def f(): return 2
+        """)
+    result = box.call("cut")
+    assert result.status == "crash"
+    assert result.message.startswith("the Python process running your code ended")
+    assert box.call("f").value == 2
+
+
+def test_startup_and_call_costs_stay_small(make_sandbox):
+    """Loose bounds (a loaded CI machine is slow); the report quotes real numbers."""
+    box = make_sandbox("import numpy as np\ndef step(x, W):\n    return np.tanh(W @ x)")
+    start = time.monotonic()
+    box.setup()
+    startup = time.monotonic() - start
+    x, W = np.ones(8), np.ones((8, 8))
+    box.call("step", [x, W])
+    start = time.monotonic()
+    for _ in range(200):
+        box.call("step", [x, W])
+    per_call = (time.monotonic() - start) / 200
+    start = time.monotonic()
+    results = box.call_many("step", [[x, W]] * 200)
+    per_batched = (time.monotonic() - start) / 200
+    assert all(r.status == "ok" for r in results)
+    assert startup < 3.0 and per_call < 0.02 and per_batched < 0.02
