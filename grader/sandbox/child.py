@@ -35,6 +35,7 @@ import stat
 import struct
 import sys
 import types
+import warnings
 
 import numpy as np
 
@@ -719,14 +720,43 @@ class Session:
             _seed(self.cfg["seed"])
             _np_seed(self.cfg["seed"])
             encoder = Encoder(self.cfg, self.kit)
-            status, message, value, output = self.guarded(
-                lambda: fn(*args, **kwargs), req["timeout"], encoder.encode)
+            before = _array_snapshot(args)
+            with warnings.catch_warnings(record=True) as caught, \
+                    np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
+                warnings.simplefilter("always")
+                status, message, value, output = self.guarded(
+                    lambda: fn(*args, **kwargs), req["timeout"], encoder.encode)
+            base["warnings"] = _warning_texts(caught)
+            base["mutated"] = _mutated(args, before)
             if status == "timeout":
                 self.timed_out.add(name)
             elif status == "exit":
                 status, message = "error", message + " instead of returning a value"
             yield dict(base, status=status, message=message, output=output,
                        value=value if status == "ok" else None)
+
+
+def _array_snapshot(args):
+    return [np.array(a, copy=True) if type(a) is np.ndarray else None for a in args]
+
+
+def _mutated(args, before):
+    """Positions of array arguments the student changed in place: a backward pass
+    that scribbles on its cache or inputs is a bug worth naming."""
+    out = []
+    for k, (a, b) in enumerate(zip(args, before)):
+        if b is not None and (a.shape != b.shape or not np.array_equal(a, b, equal_nan=True)):
+            out.append(k)
+    return out
+
+
+def _warning_texts(caught, limit=5):
+    texts = []
+    for w in caught:
+        text = _str_add(f"{getattr(w.category, '__name__', 'Warning')}: ", str(w.message))[:300]
+        if text not in texts:
+            texts.append(text)
+    return texts[:limit]
 
 
 def main():

@@ -77,6 +77,8 @@ class CallResult:
     value: Any = None
     message: str = ""
     output: str = ""
+    warnings: tuple[str, ...] = ()   # e.g. "RuntimeWarning: overflow encountered in exp"
+    mutated: tuple[int, ...] = ()    # positions of array arguments changed in place
 
 
 class SandboxError(RuntimeError):
@@ -543,7 +545,11 @@ class Sandbox:
             except (wire.WireError, RecursionError) as exc:
                 detail = exc.message if isinstance(exc, wire.WireError) else "nested too deeply"
                 raise _Gone("crash", f"the result could not be read ({detail})") from None
-        return CallResult(status, value, message, output)
+        warned = reply.get("warnings")
+        moved = reply.get("mutated")
+        warned = tuple(_text(w, 300) for w in warned[:5]) if isinstance(warned, list) else ()
+        moved = tuple(k for k in moved[:64] if type(k) is int) if isinstance(moved, list) else ()
+        return CallResult(status, value, message, output, warned, moved)
 
 
 def _text(value: Any, limit: int = 100_000) -> str:

@@ -82,3 +82,30 @@ def test_startup_and_call_costs_stay_small(make_sandbox):
     per_batched = (time.monotonic() - start) / 200
     assert all(r.status == "ok" for r in results)
     assert startup < 3.0 and per_call < 0.02 and per_batched < 0.02
+
+
+def test_numpy_overflow_during_a_call_is_reported_as_a_warning(make_sandbox):
+    """A naive sigmoid at z = -1000 overflows in exp: the grader is told, so it
+    can fail the stability check with its own message."""
+    box = make_sandbox("""
+        import numpy as np
+        def naive(z):
+            return 1 / (1 + np.exp(-z))
+        def stable(z):
+            return np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z))))
+    """)
+    bad = box.call("naive", [np.array([-1000.0, 0.0])])
+    assert bad.status == "ok"
+    assert bad.warnings == ("RuntimeWarning: overflow encountered in exp",)
+    np.testing.assert_array_equal(bad.value, [0.0, 0.5])
+    assert box.call("stable", [np.array([-1000.0, 0.0])]).warnings == ()
+
+
+def test_an_argument_changed_in_place_is_reported_by_position(make_sandbox):
+    box = make_sandbox("""
+        def scribble(a, b):
+            b[0] = 99.0
+            return float(a.sum())
+    """)
+    result = box.call("scribble", [np.ones(3), np.zeros(2)])
+    assert (result.status, result.value, result.mutated) == ("ok", 3.0, (1,))

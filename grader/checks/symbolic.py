@@ -1,0 +1,80 @@
+"""Call the student's function with symbols and decide equivalence with the derived reference."""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..assignment import CheckSpec
+from ..compare import as_number
+from ..diagnose import diagnose
+from ..equivalence import decide
+from ..problems import SYMPY_FUNCTIONS, Case, ExpressionProblem
+from ..sandbox import ExprTree, ExprTreeError, Symbol, to_sympy
+from .base import Check, CheckContext, Verdict, run_cases, summarize, tolerance
+
+FALLBACK_POINTS = 30
+# How a function that only works on numbers fails when handed a SymPy symbol.
+NUMBERS_ONLY = ("loop of ufunc does not support", "Cannot convert expression to float",
+                "can't convert expression", "has no attribute", "must be real number",
+                "not supported between instances", "cannot determine truth value")
+
+
+class SymbolicCheck(Check):
+    name = "symbolic"
+    kinds = ("expression",)
+
+    def run(self, ctx: CheckContext, spec: CheckSpec) -> Verdict:
+        problem: ExpressionProblem = ctx.problem
+        result = ctx.box.call(ctx.question.function, [Symbol(n) for n in ctx.question.param_names])
+        if result.status == "ok":
+            expr = self._expression(problem, result.value)
+            if expr is None:
+                return Verdict(0.0, ("returned something that is neither a number nor an expression "
+                                     "in the function's parameters",))
+            decision = decide(problem, expr)
+            if decision.equal:
+                return Verdict(1.0, (f"symbolically equivalent to the reference: {decision.method}",))
+            messages = ["not equivalent to the reference: it " + decision.method]
+            messages += self._diagnosis(problem, expr, decision.witness)
+            return Verdict(0.0, tuple(messages))
+        if result.status in ("error", "bad-return") and any(k in result.message for k in NUMBERS_ONLY):
+            return self._numeric_fallback(ctx, spec, result.message)
+        return Verdict(0.0, (f"could not be checked: when called with symbols it {result.message}",))
+
+    @staticmethod
+    def _expression(problem: ExpressionProblem, value) -> sp.Expr | None:
+        if isinstance(value, ExprTree):
+            try:
+                return to_sympy(value, problem.student_symbols(), SYMPY_FUNCTIONS)
+            except ExprTreeError:
+                return None
+        number = as_number(value)
+        return None if number is None else sp.Float(number)
+
+    @staticmethod
+    def _diagnosis(problem: ExpressionProblem, expr: sp.Expr, witness: tuple) -> list[str]:
+        if not witness:
+            return []
+        from reference.symbolic import evaluate as ev
+
+        def student(arg_lists):
+            out = []
+            for args in arg_lists:
+                try:
+                    out.append(float(ev.evaluate(expr, dict(zip(problem.args_order, args)))))
+                except (ArithmeticError, ValueError, TypeError, FloatingPointError):
+                    out.append(None)
+            return out
+
+        return diagnose(problem, student, witness, "at random inputs")
+
+    def _numeric_fallback(self, ctx: CheckContext, spec: CheckSpec, why: str) -> Verdict:
+        """Not every correct function accepts symbols (np.tanh does not): grade it at
+        more numeric points instead of penalising it, and say so."""
+        cases: list[Case] = []
+        for regime in ("ordinary", "saturated"):
+            cases += ctx.problem.cases(regime, FALLBACK_POINTS // 2, ctx.seed(self.name, "fallback", regime))
+        verdict = summarize(run_cases(ctx, cases, tolerance(spec)), spec.hidden, ctx.question.param_names)
+        note = (f"could not be checked symbolically (with symbols it {why}); it was checked at "
+                f"{len(cases)} more numeric points instead. Write it with the notebook's sigmoid and "
+                "tanh helpers to have it checked symbolically.")
+        return Verdict(verdict.fraction, (note,) + verdict.messages)

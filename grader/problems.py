@@ -1,0 +1,213 @@
+"""What a question asks, as test cases: inputs for the student's function and the exact answer.
+
+An *expression* question asks for a gradient of the assignment's cell as a
+function of named quantities ("y@T", "grad C@t+1", "W_hf"). Its reference is
+the derived adjoint with the gradients the question hands out taken as known;
+its expected values are that reference evaluated *exactly* at the very floats
+the student receives, so the only discrepancy left is the student's own
+rounding. A *task* question delegates to a numeric reference in grader.tasks.
+Problems are built once per question and cached: nothing here is re-derived
+per submission.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from reference.symbolic import evaluate as ev
+from reference.symbolic.derive import unrolled
+from reference.symbolic.graph import grad_symbol
+from reference.symbolic.primitives import sigmoid
+
+from .assignment import Assignment, AssignmentError, Question
+from .tasks import TASKS
+
+REGIMES = ("ordinary", "saturated", "stability", "extreme")
+SATURATED_BIAS = (8.0, 30.0)
+SYMPY_FUNCTIONS = {"exp": sp.exp, "log": sp.log, "tanh": sp.tanh, "sigmoid": sigmoid}
+
+
+@dataclass(frozen=True)
+class Case:
+    regime: str
+    args: tuple
+    expected: Any
+    magnitude: Any = None   # scale of the rounding a correct float64 answer may carry
+    label: str = ""
+
+
+def seed_for(*parts) -> int:
+    """A stable seed from names, so the same submission always meets the same cases."""
+    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+class ExpressionProblem:
+    symbolic = True
+
+    def __init__(self, assignment: Assignment, question: Question):
+        self.assignment, self.question = assignment, question
+        self.graph = g = unrolled(assignment.cell, question.at, dict(assignment.dims) or None)
+        self.bound: dict[str, sp.Symbol] = {}
+        given = set()
+        for pname, quantity in question.params:
+            sym, is_grad = self._resolve(quantity)
+            self.bound[pname] = sym
+            if is_grad:
+                node = self._node(quantity.split(None, 1)[1])
+                if node in g.defs and g.uses.get(node):
+                    given.add(node)
+        try:
+            self.target = g.value(question.target, question.at)[0]
+        except KeyError as exc:
+            raise AssignmentError(assignment.name, question.id, str(exc.args[0])) from None
+        self.given = frozenset(given)
+        self.reference = g.adjoint(self.target, self.given)
+        missing = self.reference.free_symbols - set(self.bound.values())
+        if missing:
+            raise AssignmentError(assignment.name, question.id,
+                                  f"the reference needs {sorted(s.name for s in missing)}, "
+                                  "which no parameter provides")
+        self.args_order = tuple(self.bound[p] for p in question.param_names)
+        self.magnitude = _abs_form(self.reference)
+        self.grad_inputs = tuple(s for s in self.args_order if s.name.startswith(r"\nabla"))
+
+    def _node(self, quantity: str) -> sp.Symbol:
+        name, _, step = quantity.partition("@")
+        if not step:
+            return self.graph.value(name, None)[0]
+        return self.graph.value(name.strip(), step.strip())[0]
+
+    def _resolve(self, quantity: str) -> tuple[sp.Symbol, bool]:
+        try:
+            if quantity.startswith("grad "):
+                return grad_symbol(self._node(quantity.split(None, 1)[1])), True
+            return self._node(quantity), False
+        except KeyError as exc:
+            raise AssignmentError(self.assignment.name, self.question.id, str(exc.args[0])) from None
+
+    # -- cases ---------------------------------------------------------------
+    def point(self, rng: np.random.Generator, regime: str) -> dict:
+        """A float64 forward pass at random weights, with gradient inputs drawn
+        independently: the function must be right for any upstream gradient."""
+        g = self.graph
+        leaves = {}
+        for name, mat in g.params.items():
+            is_bias = g.cell.param(name).shape[1] == "1"
+            for s in mat:
+                if is_bias and regime == "saturated":
+                    leaves[s] = float(rng.choice([-1.0, 1.0]) * rng.uniform(*SATURATED_BIAS))
+                else:
+                    leaves[s] = float(rng.normal(0.0, 1.0))
+        for s in g.leaves():
+            leaves.setdefault(s, float(rng.normal(0.0, 1.0)))
+        env = ev.forward(g, leaves)
+        for s in self.grad_inputs:
+            env[s] = float(rng.normal(0.0, 1.0))
+        for s in g.seeds.values():
+            env.setdefault(s, float(rng.normal(0.0, 1.0)))
+        return env
+
+    def expected_at(self, args: tuple) -> tuple[float, float]:
+        """The reference evaluated exactly at the student's inputs, and the
+        magnitude of its terms (for the absolute part of the tolerance)."""
+        env = dict(zip(self.args_order, args))
+        exact_env = {s: mpmath.mpf(v) for s, v in env.items()}
+        exact_env["dps"] = ev.required_dps(args)
+        value = float(ev.evaluate(self.reference, exact_env, exact=True))
+        return value, float(ev.evaluate(self.magnitude, exact_env, exact=True))
+
+    def cases(self, regime: str, count: int, seed: int) -> tuple[Case, ...]:
+        if regime not in ("ordinary", "saturated"):
+            raise AssignmentError(self.assignment.name, self.question.id,
+                                  f"expression questions have ordinary and saturated cases, not {regime!r}")
+        rng = np.random.default_rng(seed)
+        out = []
+        for _ in range(count):
+            env = self.point(rng, regime)
+            args = tuple(float(env[s]) for s in self.args_order)
+            expected, magnitude = self.expected_at(args)
+            out.append(Case(regime, args, expected, magnitude))
+        return tuple(out)
+
+    # -- symbolic ------------------------------------------------------------
+    def student_symbols(self) -> dict[str, sp.Symbol]:
+        """Student parameter name -> the graph symbol it stands for. The child only
+        ever sees opaque symbols named after the parameters; the substitution into
+        the cell's quantities happens here, so no derived expression leaks out."""
+        return dict(self.bound)
+
+    def pretty(self, sym: sp.Symbol) -> str:
+        return pretty(sym.name)
+
+
+def pretty(name: str) -> str:
+    """A symbol name as a student reads it: ∇C_{t+1}, C̃_t, W^hf."""
+    text = name.replace(r"\nabla ", "∇").replace(r"\tilde{C}", "C̃").replace(r"\tilde{s}", "s̃")
+    text = text.replace("^{", "^").replace("_{", "_")
+    for old, new in (("}", ""),):
+        text = text.replace(old, new)
+    return text
+
+
+def _abs_form(expr: sp.Expr) -> sp.Expr:
+    """Every term counted with its absolute value: the scale of the rounding error
+    a float64 evaluation of ``expr`` may carry (1 - f becomes 1 + |f|)."""
+    if expr.is_Add:
+        return sp.Add(*[_abs_form(a) for a in expr.args])
+    if expr.is_Mul:
+        return sp.Mul(*[_abs_form(a) for a in expr.args])
+    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
+        return _abs_form(expr.base) ** expr.exp
+    if expr.is_Number:
+        return abs(expr)
+    return sp.Abs(expr)
+
+
+class TaskProblem:
+    symbolic = False
+
+    def __init__(self, assignment: Assignment, question: Question):
+        self.assignment, self.question = assignment, question
+        try:
+            task_cls = TASKS[question.task]
+        except KeyError:
+            raise AssignmentError(assignment.name, question.id,
+                                  f"unknown task {question.task!r}; known: {', '.join(sorted(TASKS))}") from None
+        self.task = task_cls(**dict(question.options))
+
+    def cases(self, regime: str, count: int, seed: int) -> tuple[Case, ...]:
+        if regime not in self.task.regimes:
+            raise AssignmentError(self.assignment.name, self.question.id,
+                                  f"task {self.question.task!r} has no {regime!r} cases; it has {self.task.regimes}")
+        rng = np.random.default_rng(seed)
+        return tuple(Case(regime, *self.task.case(rng, regime)) for _ in range(count))
+
+
+@lru_cache(maxsize=None)
+def problem_for(assignment: Assignment, question: Question):
+    if question.kind == "expression":
+        return ExpressionProblem(assignment, question)
+    return TaskProblem(assignment, question)
+
+
+def validate(assignment: Assignment, question: Question) -> None:
+    """Build the problem once (raising AssignmentError on a bad declaration) and
+    check that every declared check exists and fits the question's kind."""
+    from .checks import CHECKS
+
+    problem = problem_for(assignment, question)
+    for spec in question.checks:
+        check = CHECKS.get(spec.check)
+        if check is None:
+            raise AssignmentError(assignment.name, question.id,
+                                  f"unknown check {spec.check!r}; known: {', '.join(sorted(CHECKS))}")
+        reason = check.unsuitable(problem, spec)
+        if reason:
+            raise AssignmentError(assignment.name, question.id, f"check {spec.check!r}: {reason}")

@@ -1,0 +1,169 @@
+"""The steps of grading one submission, and the frozen values passed between them.
+
+    Job ──ReadSubmission──▶ Read ──RunCells──▶ Executed ──CheckQuestions──▶ Checked ──WriteReport──▶ Report
+"""
+from __future__ import annotations
+
+import difflib
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .assignment import Assignment, Question
+from .checks import CHECKS, CheckContext, Verdict
+from .notebook import load_submission
+from .pipeline import Step
+from .problems import problem_for
+from .report import QuestionResult, Report, TestResult
+from .sandbox import Limits, Sandbox, SandboxError, Setup
+from .source import Submission, SubmissionError
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Job:
+    assignment: Assignment
+    path: Path
+    limits: Limits = Limits()
+    started: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class Read:
+    job: Job
+    submission: Submission | None
+    error: str = ""   # why the file could not be read at all
+
+
+@dataclass(frozen=True)
+class Executed:
+    read: Read
+    setup: Setup | None
+    box: Sandbox | None
+    grader_error: str = ""
+
+
+@dataclass(frozen=True)
+class Checked:
+    executed: Executed
+    questions: tuple[QuestionResult, ...]
+    notes: tuple[str, ...]
+
+
+class ReadSubmission(Step):
+    consumes, produces = Job, Read
+
+    def __call__(self, job: Job) -> Read:
+        try:
+            return Read(job, load_submission(job.path))
+        except SubmissionError as exc:
+            return Read(job, None, exc.message)
+
+
+class RunCells(Step):
+    consumes, produces = Read, Executed
+
+    def __call__(self, read: Read) -> Executed:
+        if read.submission is None:
+            return Executed(read, None, None)
+        job = read.job
+        protected = [job.assignment.root.parent, PACKAGE_ROOT / "grader", PACKAGE_ROOT / "reference",
+                     PACKAGE_ROOT / "tests"]
+        box = Sandbox(read.submission.cells, limits=job.limits, protected=protected,
+                      preamble=job.assignment.preamble)
+        try:
+            return Executed(read, box.setup(), box)
+        except SandboxError as exc:
+            box.close()
+            return Executed(read, None, None, grader_error=str(exc))
+
+
+class CheckQuestions(Step):
+    consumes, produces = Executed, Checked
+
+    def __call__(self, executed: Executed) -> Checked:
+        job = executed.read.job
+        try:
+            results = tuple(self._question(executed, q) for q in job.assignment.questions)
+        finally:
+            if executed.box is not None:
+                executed.box.close()
+        return Checked(executed, results, self._notes(executed))
+
+    @staticmethod
+    def _notes(executed: Executed) -> tuple[str, ...]:
+        notes = [p.message for p in (executed.read.submission.problems if executed.read.submission else ())]
+        if executed.setup is not None:
+            for cell in executed.setup.cells:
+                if cell.status != "ok":
+                    notes.append(f"cell {cell.number} {cell.message}; what it defines after that point is missing"
+                                 if cell.status == "error" else f"cell {cell.number}: {cell.message}")
+        return tuple(notes)
+
+    def _question(self, executed: Executed, q: Question) -> QuestionResult:
+        if q.kind == "manual":
+            return QuestionResult(q.id, q.title, "", 0.0, q.points, ("graded by hand",), manual=True)
+        reason = self._unusable(executed, q)
+        if reason:
+            tests = tuple(TestResult(f"{q.id} {spec.label}", spec.check, 0.0, self._share(q, spec),
+                                     spec.visibility, (reason,)) for spec in q.checks)
+            return QuestionResult(q.id, q.title, q.function, 0.0, q.points, (reason,), tests)
+        ctx = CheckContext(executed.read.job.assignment, q, problem_for(executed.read.job.assignment, q),
+                           executed.box)
+        tests = []
+        for spec in q.checks:
+            try:
+                verdict = CHECKS[spec.check]().run(ctx, spec)
+            except Exception as exc:  # a bug of ours must not become a student's silent zero
+                verdict = Verdict(0.0, (f"GRADER ERROR in the {spec.check} check (not your fault; tell the "
+                                        f"course staff): {type(exc).__name__}: {exc}",))
+                traceback.print_exc()
+            share = self._share(q, spec)
+            tests.append(TestResult(f"{q.id} {spec.label}", spec.check, round(share * verdict.fraction, 9),
+                                    share, spec.visibility, verdict.messages))
+        return QuestionResult(q.id, q.title, q.function, round(sum(t.score for t in tests), 6), q.points,
+                              (), tuple(tests))
+
+    @staticmethod
+    def _share(q: Question, spec) -> float:
+        return q.points * spec.weight / sum(s.weight for s in q.checks)
+
+    @staticmethod
+    def _unusable(executed: Executed, q: Question) -> str:
+        """Why the question's function cannot be called at all, or ""."""
+        if executed.read.submission is None:
+            return f"not graded: {executed.read.error}"
+        if executed.setup is None:
+            return "not graded: the grader could not run your notebook (a grader problem, not yours)"
+        names = [n for n, _ in executed.setup.functions]
+        if not executed.setup.has(q.function):
+            close = difflib.get_close_matches(q.function, names, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}? (rename it to {q.function})" if close else ""
+            return f"{q.function} is not defined in your notebook{hint}"
+        params = executed.setup.signature(q.function) or ()
+        if any(p.startswith("*") for p in params) or q.kind == "task" and not q.params:
+            return ""
+        plain = [p for p in params if not p.startswith("*")]
+        if len(plain) != len(q.params):
+            return (f"{q.function} takes {len(plain)} parameter(s) ({', '.join(plain)}) but it must take "
+                    f"{len(q.params)}: {', '.join(q.param_names)}")
+        return ""
+
+
+class WriteReport(Step):
+    consumes, produces = Checked, Report
+
+    def __call__(self, checked: Checked) -> Report:
+        executed = checked.executed
+        job = executed.read.job
+        messages = list(checked.notes)
+        if executed.read.submission is None:
+            messages.insert(0, executed.read.error)
+        auto = [q for q in checked.questions if not q.manual]
+        return Report(
+            assignment=job.assignment.name, submission=job.path.name,
+            score=round(sum(q.score for q in auto), 6), max_score=round(sum(q.max_score for q in auto), 6),
+            questions=checked.questions, messages=tuple(messages), grader_error=executed.grader_error,
+            seconds=round(time.monotonic() - job.started, 3))
