@@ -26,5 +26,13 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/run.py
 
+# Regenerate every student notebook from its instructor solution notebook.
+assignments: $(STAMP)
+	$(PY) -m grader.authoring
+
+# The Gradescope autograder zip of one assignment: make autograder ASSIGNMENT=lstm_scalar
+autograder: $(STAMP)
+	$(PY) -m grader.gradescope.build $(ASSIGNMENT)
+
 clean:
 	rm -rf $(VENV) .cache dist build *.egg-info

@@ -148,12 +148,8 @@ class ExpressionProblem:
 
 
 def pretty(name: str) -> str:
-    """A symbol name as a student reads it: ∇C_{t+1}, C̃_t, W^hf."""
-    text = name.replace(r"\nabla ", "∇").replace(r"\tilde{C}", "C̃").replace(r"\tilde{s}", "s̃")
-    text = text.replace("^{", "^").replace("_{", "_")
-    for old, new in (("}", ""),):
-        text = text.replace(old, new)
-    return text
+    """A symbol name as a student reads it: ∇C_{t+1}, C̃_{t}, W^{hf}."""
+    return name.replace(r"\nabla ", "∇").replace(r"\tilde{C}", "C̃").replace(r"\tilde{s}", "s̃")
 
 
 def _abs_form(expr: sp.Expr) -> sp.Expr:

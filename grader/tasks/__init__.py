@@ -3,13 +3,23 @@
 A task builds one test case at a time: ``case(rng, regime)`` returns the
 student's arguments (plain data), the exact expected value, the magnitude that
 scales the absolute tolerance, and a label a student can read. Tasks that
-support ``gradcheck`` also return, through ``finite_difference(args)``, the
-central-difference estimate of the same gradient from the reference *forward*
-pass alone. Register a task by adding it to TASKS.
-"""
-from .lstm_scalar import CellPathFactor, LSTMWeightGradient
+support ``gradcheck`` also provide ``finite_difference(args)``, the
+central-difference estimate of the same quantity from the reference *forward*
+pass alone.
 
-TASKS = {
-    "lstm_weight_gradient": LSTMWeightGradient,
-    "cell_path_factor": CellPathFactor,
-}
+Each module of this package exports a ``TASKS`` dict (name -> class); they are
+collected here, so adding an assignment's tasks means adding a module.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+TASKS: dict[str, type] = {}
+
+for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    _module = importlib.import_module(f"{__name__}.{_info.name}")
+    for _name, _cls in getattr(_module, "TASKS", {}).items():
+        if _name in TASKS:
+            raise ImportError(f"task {_name!r} is defined twice ({TASKS[_name].__module__} and {_module.__name__})")
+        TASKS[_name] = _cls

@@ -141,3 +141,6 @@ class CellPathFactor:
         with mpmath.workdps(50):
             expected = float(mpmath.fprod(mpmath.mpf(float(v)) for v in f))
         return (f,), expected, abs(expected), label
+
+
+TASKS = {"lstm_weight_gradient": LSTMWeightGradient, "cell_path_factor": CellPathFactor}
