@@ -79,8 +79,22 @@ def compare_scalar(got: Any, expected: float, magnitude: float, tol: Tolerance) 
         return Mismatch("nonfinite", f"returned {number}")
     err = abs(number - expected)
     if err > tol.bound(abs(expected), abs(magnitude)):
-        return Mismatch("value", "returned a wrong value", err / max(abs(expected), 1e-300))
+        return _value_mismatch("returned a wrong value", err / max(abs(expected), 1e-300))
     return None
+
+
+# Below this relative error the formula is most likely right and its float64
+# evaluation is what goes wrong; the student needs a different hint.
+IMPRECISE = 1e-2
+
+
+def _value_mismatch(text: str, relative: float) -> Mismatch:
+    if relative < IMPRECISE:
+        digits = max(0, int(-np.log10(max(relative, 1e-300))))
+        text = (f"{text.replace('wrong', 'imprecise')}: right to only about {digits} significant digits, where a "
+                "correct float64 computation keeps about 15; the formula loses precision at these inputs "
+                "(typically by subtracting nearly equal numbers)")
+    return Mismatch("value", text, relative)
 
 
 def compare_array(got: Any, expected: np.ndarray, magnitude: Any, tol: Tolerance, name: str = "") -> Mismatch | None:
@@ -103,8 +117,7 @@ def compare_array(got: Any, expected: np.ndarray, magnitude: Any, tol: Tolerance
     err = float(np.linalg.norm(diff))
     mag = float(np.linalg.norm(magnitude)) if magnitude is not None else float(np.linalg.norm(expected))
     if err > tol.bound(float(np.linalg.norm(expected)), mag):
-        return Mismatch("value", f"{label}returned wrong values",
-                        err / max(float(np.linalg.norm(expected)), 1e-300))
+        return _value_mismatch(f"{label}returned wrong values", err / max(float(np.linalg.norm(expected)), 1e-300))
     return None
 
 
