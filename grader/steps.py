@@ -137,9 +137,11 @@ class CheckQuestions(Step):
             return f"not graded: {executed.read.error}"
         if executed.setup is None:
             return "not graded: the grader could not run your notebook (a grader problem, not yours)"
-        names = [n for n, _ in executed.setup.functions]
         if not executed.setup.has(q.function):
-            close = difflib.get_close_matches(q.function, names, n=1, cutoff=0.6)
+            # Another question's function is never a rename candidate, however similar.
+            taken = {other.function for other in executed.read.job.assignment.questions}
+            names = [n for n, _ in executed.setup.functions if n not in taken]
+            close = difflib.get_close_matches(q.function, names, n=1, cutoff=0.8)
             hint = f"; did you mean {close[0]}? (rename it to {q.function})" if close else ""
             return f"{q.function} is not defined in your notebook{hint}"
         params = executed.setup.signature(q.function) or ()
