@@ -91,7 +91,7 @@ IMPRECISE = 1e-2
 def _value_mismatch(text: str, relative: float) -> Mismatch:
     if relative < IMPRECISE:
         digits = max(0, int(-np.log10(max(relative, 1e-300))))
-        text = (f"{text.replace('wrong', 'imprecise')}: right to only about {digits} significant digits, where a "
+        text = (f"{text.replace('a wrong', 'an imprecise').replace('wrong', 'imprecise')}: right to only about {digits} significant digits, where a "
                 "correct float64 computation keeps about 15; the formula loses precision at these inputs "
                 "(typically by subtracting nearly equal numbers)")
     return Mismatch("value", text, relative)
