@@ -123,7 +123,10 @@ class ExpressionProblem:
         value = float(ev.evaluate(self.reference, exact_env, exact=True))
         return value, float(ev.evaluate(self.magnitude, exact_env, exact=True))
 
+    @lru_cache(maxsize=None)
     def cases(self, regime: str, count: int, seed: int) -> tuple[Case, ...]:
+        """Deterministic per (regime, count, seed), so computed once per process
+        and shared by every submission graded after the first."""
         if regime not in ("ordinary", "saturated"):
             raise AssignmentError(self.assignment.name, self.question.id,
                                   f"expression questions have ordinary and saturated cases, not {regime!r}")
@@ -178,6 +181,7 @@ class TaskProblem:
                                   f"unknown task {question.task!r}; known: {', '.join(sorted(TASKS))}") from None
         self.task = task_cls(**dict(question.options))
 
+    @lru_cache(maxsize=None)
     def cases(self, regime: str, count: int, seed: int) -> tuple[Case, ...]:
         if regime not in self.task.regimes:
             raise AssignmentError(self.assignment.name, self.question.id,
