@@ -91,9 +91,11 @@ IMPRECISE = 1e-2
 def _value_mismatch(text: str, relative: float) -> Mismatch:
     if relative < IMPRECISE:
         digits = max(0, int(-np.log10(max(relative, 1e-300))))
-        text = (f"{text.replace('a wrong', 'an imprecise').replace('wrong', 'imprecise')}: right to only about {digits} significant digits, where a "
-                "correct float64 computation keeps about 15; the formula loses precision at these inputs "
-                "(typically by subtracting nearly equal numbers)")
+        # One point cannot tell a missing small term from lost precision: say both.
+        text = (f"{text.replace('a wrong value', 'a value').replace('wrong values', 'values')} close to the "
+                f"expected one but not within tolerance: right to about {digits} significant digits, where a "
+                "correct float64 computation keeps about 15. Either a small term is missing, or the formula "
+                "loses precision at these inputs (typically by subtracting nearly equal numbers)")
     return Mismatch("value", text, relative)
 
 

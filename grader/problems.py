@@ -48,8 +48,17 @@ def seed_for(*parts) -> int:
     return int.from_bytes(digest[:8], "little")
 
 
+REGIME_PHRASES = {
+    "ordinary": "at ordinary inputs",
+    "saturated": "when the gates saturate (|pre-activation| 8…30)",
+    "stability": "with forget gates ≈ 1 and input gates ≈ 0 (T = 1000)",
+    "extreme": "with gates saturated up to |pre-activation| 1000",
+}
+
+
 class ExpressionProblem:
     symbolic = True
+    phrases = REGIME_PHRASES
 
     def __init__(self, assignment: Assignment, question: Question):
         self.assignment, self.question = assignment, question
@@ -75,7 +84,7 @@ class ExpressionProblem:
                                   f"the reference needs {sorted(s.name for s in missing)}, "
                                   "which no parameter provides")
         self.args_order = tuple(self.bound[p] for p in question.param_names)
-        self.magnitude = _abs_form(self.reference)
+        self.magnitude = ev.abs_form(self.reference)
         self.grad_inputs = tuple(s for s in self.args_order if s.name.startswith(r"\nabla"))
 
     def _node(self, quantity: str) -> sp.Symbol:
@@ -155,20 +164,6 @@ def pretty(name: str) -> str:
     return name.replace(r"\nabla ", "∇").replace(r"\tilde{C}", "C̃").replace(r"\tilde{s}", "s̃")
 
 
-def _abs_form(expr: sp.Expr) -> sp.Expr:
-    """Every term counted with its absolute value: the scale of the rounding error
-    a float64 evaluation of ``expr`` may carry (1 - f becomes 1 + |f|)."""
-    if expr.is_Add:
-        return sp.Add(*[_abs_form(a) for a in expr.args])
-    if expr.is_Mul:
-        return sp.Mul(*[_abs_form(a) for a in expr.args])
-    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
-        return _abs_form(expr.base) ** expr.exp
-    if expr.is_Number:
-        return abs(expr)
-    return sp.Abs(expr)
-
-
 class TaskProblem:
     symbolic = False
 
@@ -180,6 +175,8 @@ class TaskProblem:
             raise AssignmentError(assignment.name, question.id,
                                   f"unknown task {question.task!r}; known: {', '.join(sorted(TASKS))}") from None
         self.task = task_cls(**dict(question.options))
+        # A task may describe its kinds of input in its own words (an RNN has no gates).
+        self.phrases = {**REGIME_PHRASES, **getattr(self.task, "phrases", {})}
 
     @lru_cache(maxsize=None)
     def cases(self, regime: str, count: int, seed: int) -> tuple[Case, ...]:

@@ -6,15 +6,9 @@ from typing import Any, ClassVar, Sequence
 
 from ..assignment import Assignment, CheckSpec, Question
 from ..compare import Mismatch, Tolerance, compare
-from ..problems import Case, ExpressionProblem, seed_for
+from ..problems import REGIME_PHRASES, Case, ExpressionProblem, seed_for
 from ..sandbox import CallResult, Sandbox
 
-REGIME_PHRASES = {
-    "ordinary": "at ordinary inputs",
-    "saturated": "when the gates saturate (|pre-activation| 8…30)",
-    "stability": "with forget gates ≈ 1 and input gates ≈ 0 (T = 1000)",
-    "extreme": "with gates saturated up to |pre-activation| 1000",
-}
 
 
 @dataclass(frozen=True)
@@ -86,14 +80,15 @@ def run_cases(ctx: CheckContext, cases: Sequence[Case], tol: Tolerance) -> list[
             for case, result in zip(cases, results)]
 
 
-def summarize(outcomes: Sequence[Outcome], hidden: bool, param_names: Sequence[str] = ()) -> Verdict:
+def summarize(outcomes: Sequence[Outcome], hidden: bool, param_names: Sequence[str] = (),
+              phrases: dict | None = None) -> Verdict:
     """One line per kind of input: all correct, or how many failed and why."""
     messages = []
     by_regime: dict[str, list[Outcome]] = {}
     for o in outcomes:
         by_regime.setdefault(o.case.regime, []).append(o)
     for regime, group in by_regime.items():
-        phrase = REGIME_PHRASES.get(regime, regime)
+        phrase = (phrases or REGIME_PHRASES).get(regime, regime)
         bad = [o for o in group if o.mismatch is not None]
         if not bad:
             messages.append(f"correct {phrase} ({len(group)} of {len(group)} cases)")
@@ -102,7 +97,7 @@ def summarize(outcomes: Sequence[Outcome], hidden: bool, param_names: Sequence[s
         detail = first.mismatch.message
         if first.case.label:
             detail += f" [{first.case.label}]"
-        if not hidden and first.mismatch.kind == "value" and _printable(first.case.args):
+        if not hidden and first.mismatch.kind == "value" and _printable(first.case):
             inputs = ", ".join(f"{n}={v:.6g}" for n, v in zip(param_names, first.case.args))
             detail += f"; for {inputs} the expected value is {first.case.expected:.10g}, " \
                       f"yours is {_number(first.result.value)}"
@@ -111,8 +106,9 @@ def summarize(outcomes: Sequence[Outcome], hidden: bool, param_names: Sequence[s
     return Verdict(passed / len(outcomes) if outcomes else 0.0, tuple(messages))
 
 
-def _printable(args) -> bool:
-    return all(isinstance(a, float) for a in args) and len(args) <= 16
+def _printable(case: Case) -> bool:
+    """Scalar in, scalar out: short enough to show the student the failing case."""
+    return all(isinstance(a, float) for a in case.args) and len(case.args) <= 16 and isinstance(case.expected, float)
 
 
 def _number(value) -> str:

@@ -33,4 +33,4 @@ class GradCheck(Check):
             scale = np.abs(fd) if np.ndim(fd) else abs(fd)
             cases.append(Case(c.regime, c.args, fd, scale, c.label + " (against finite differences)"))
         outcomes = run_cases(ctx, cases, Tolerance(rtol=float(spec.option("rtol", FD_RTOL)), kappa=0.0))
-        return summarize(outcomes, hidden=True)
+        return summarize(outcomes, hidden=True, phrases=ctx.problem.phrases)

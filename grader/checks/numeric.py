@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..assignment import CheckSpec
 from ..diagnose import diagnose
 from ..problems import ExpressionProblem
-from .base import REGIME_PHRASES, Check, CheckContext, Verdict, run_cases, summarize, tolerance
+from .base import Check, CheckContext, Verdict, run_cases, summarize, tolerance
 
 
 class NumericCheck(Check):
@@ -32,7 +32,7 @@ class NumericCheck(Check):
 
     def run(self, ctx: CheckContext, spec: CheckSpec) -> Verdict:
         outcomes = run_cases(ctx, self.cases(ctx, spec), tolerance(spec))
-        verdict = summarize(outcomes, spec.hidden, ctx.question.param_names)
+        verdict = summarize(outcomes, spec.hidden, ctx.question.param_names, ctx.problem.phrases)
         if isinstance(ctx.problem, ExpressionProblem):
             verdict = Verdict(verdict.fraction, verdict.messages + tuple(self._diagnosis(ctx, outcomes)))
         return verdict
@@ -47,7 +47,7 @@ class NumericCheck(Check):
             from ..compare import as_number
             return [as_number(r.value) if r.status == "ok" else None for r in ctx.call_many(arg_lists)]
 
-        return diagnose(ctx.problem, student, wrong.case.args, REGIME_PHRASES[wrong.case.regime])
+        return diagnose(ctx.problem, student, wrong.case.args, ctx.problem.phrases[wrong.case.regime])
 
 
 class StabilityCheck(NumericCheck):

@@ -73,7 +73,8 @@ class SymbolicCheck(Check):
         cases: list[Case] = []
         for regime in ("ordinary", "saturated"):
             cases += ctx.problem.cases(regime, FALLBACK_POINTS // 2, ctx.seed(self.name, "fallback", regime))
-        verdict = summarize(run_cases(ctx, cases, tolerance(spec)), spec.hidden, ctx.question.param_names)
+        verdict = summarize(run_cases(ctx, cases, tolerance(spec)), spec.hidden, ctx.question.param_names,
+                            ctx.problem.phrases)
         note = (f"could not be checked symbolically (with symbols it {why}); it was checked at "
                 f"{len(cases)} more numeric points instead. Write it with the notebook's sigmoid and "
                 "tanh helpers to have it checked symbolically.")

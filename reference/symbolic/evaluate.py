@@ -107,6 +107,20 @@ def evaluate(expr, env: Mapping, exact: bool = False):
         return fn(*(env[a] for a in args))
 
 
+def abs_form(expr: sp.Expr) -> sp.Expr:
+    """Every term counted with its absolute value: the scale of the rounding error
+    a float64 evaluation of ``expr`` may carry (1 - f becomes 1 + |f|)."""
+    if expr.is_Add:
+        return sp.Add(*[abs_form(a) for a in expr.args])
+    if expr.is_Mul:
+        return sp.Mul(*[abs_form(a) for a in expr.args])
+    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
+        return abs_form(expr.base) ** expr.exp
+    if expr.is_Number:
+        return abs(expr)
+    return sp.Abs(expr)
+
+
 class _nullcontext:
     def __enter__(self):
         return self

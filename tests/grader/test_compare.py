@@ -23,7 +23,8 @@ def test_a_wrong_term_at_saturation_fails():
 
 def test_precision_loss_gets_its_own_message():
     mismatch = compare(1.0003e-13, 1.0e-13, magnitude=1e-13, tol=TOL)
-    assert mismatch.message.startswith("returned an imprecise value: right to only about 3 significant digits")
+    assert mismatch.message.startswith("returned a value close to the expected one but not within tolerance: "
+                                      "right to about 3 significant digits")
 
 
 def test_type_shape_and_nonfinite_messages():

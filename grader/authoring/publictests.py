@@ -1,0 +1,124 @@
+"""The public tests of an assignment, as plain JSON for the student notebook.
+
+The cases come from the grader's own check classes, with the grader's own
+seeds, so a student running ``check("q3")`` meets bit for bit the inputs and
+expected values of the autograder's public numeric tests. Only checks that are
+neither hidden nor held back (``visibility`` other than "visible") are
+embedded; every hidden case stays out of the notebook.
+"""
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from ..assignment import Assignment, CheckSpec, Question
+from ..checks import CHECKS
+from ..checks.base import CheckContext, tolerance
+from ..checks.numeric import NumericCheck
+from ..problems import problem_for
+
+FORMAT = 1
+WIDTH = 100  # characters of JSON on one line, unless the value is shallow (see layout)
+
+
+class EmbedError(ValueError):
+    """A value the notebook's decoder could not reproduce exactly."""
+
+
+def is_public(spec: CheckSpec) -> bool:
+    return not spec.hidden and spec.visibility == "visible"
+
+
+def runs_in_notebook(spec: CheckSpec) -> bool:
+    """Checks whose cases are inputs plus expected values; the others (symbolic,
+    gradcheck) need the reference engine at grading time."""
+    return issubclass(CHECKS[spec.check], NumericCheck)
+
+
+def check_cases(assignment: Assignment, question: Question, spec: CheckSpec) -> list:
+    """Exactly the cases the grader's check builds, by calling the check itself."""
+    ctx = CheckContext(assignment, question, problem_for(assignment, question), box=None)
+    return list(CHECKS[spec.check]().cases(ctx, spec))
+
+
+def encode(value: Any) -> Any:
+    """JSON whose only objects are tags, so that decoding is unambiguous. Floats
+    are written by repr, which reads back to the same float."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"float": repr(value)}
+    if isinstance(value, np.generic):
+        return encode(value.item())
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    if isinstance(value, tuple):
+        return {"tuple": [encode(v) for v in value]}
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise EmbedError(f"dict keys must be strings: {list(value)[:5]}")
+        return {"dict": {k: encode(v) for k, v in value.items()}}
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":
+            raise EmbedError(f"arrays of dtype {value.dtype} cannot be embedded")
+        if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+            raise EmbedError("arrays with NaN or inf cannot be embedded as JSON numbers")
+        return {"array": value.tolist(), "dtype": value.dtype.name, "shape": list(value.shape)}
+    raise EmbedError(f"values of type {type(value).__name__} cannot be embedded")
+
+
+def question_data(assignment: Assignment, question: Question) -> dict:
+    if question.kind == "manual":
+        return {"id": question.id, "title": question.title, "function": "", "manual": True}
+    checks, elsewhere, hidden = [], [], 0
+    for spec in question.checks:
+        if not is_public(spec):
+            hidden += 1
+        elif not runs_in_notebook(spec):
+            elsewhere.append(spec.label)
+        else:
+            tol = tolerance(spec)
+            cases = [{"args": encode(list(c.args)), "expected": encode(c.expected),
+                      "magnitude": encode(c.magnitude), "label": c.label}
+                     for c in check_cases(assignment, question, spec)]
+            checks.append({"label": spec.label, "rtol": tol.rtol, "kappa": tol.kappa, "cases": cases})
+    return {
+        "id": question.id, "title": question.title, "function": question.function, "manual": False,
+        "params": list(question.param_names),
+        # the grader compares the parameter count only when the question names its parameters
+        "check_signature": bool(question.params),
+        "outputs": list(question.option("outputs", ())), "hint": question.hint,
+        "checks": checks, "autograder_only": elsewhere, "hidden": hidden,
+    }
+
+
+def public_tests(assignment: Assignment) -> dict:
+    return {"format": FORMAT, "assignment": assignment.name,
+            "questions": [question_data(assignment, q) for q in assignment.questions]}
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+def layout(value: Any, indent: int = 0) -> str:
+    """JSON that reads and diffs well: a container goes on one line if it is short,
+    a row of numbers, or an object holding only rows and numbers (a scalar
+    question's case, a 1-D array, a dict of weights); a matrix gets a line per row."""
+    flat = json.dumps(value, ensure_ascii=False)
+    depth = _depth(value)
+    if len(flat) + indent <= WIDTH or depth <= 1 or (isinstance(value, dict) and depth <= 2):
+        return flat
+    pad = " " * (indent + 1)
+    if isinstance(value, dict):
+        items = [f"{pad}{json.dumps(k, ensure_ascii=False)}: {layout(v, indent + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
+    items = [pad + layout(v, indent + 1) for v in value]
+    return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"

@@ -1,0 +1,343 @@
+"""The self-check that ships inside every student notebook, as the source of one function.
+
+The generator copies the source of :func:`_selfcheck` verbatim into the
+notebook's first code cell and calls it with the notebook's globals and the
+embedded public tests. So this function must stand alone: every import inside
+it, numpy and the standard library only, nothing from ``grader`` or
+``reference``, no files, and no syntax newer than the Pythons students run
+(hosted Jupyter services lag behind). It also runs under the autograder
+whenever a student leaves ``check_all()`` in a cell, so it must not touch
+signals, threads or anything else the sandbox owns.
+
+The comparison repeats grader/compare.py and grader/checks/base.py's ``judge``
+(errors, numerical warnings, inputs changed in place, then the normwise value
+test); tests/grader/authoring checks that both reach the same verdicts.
+"""
+
+
+def _selfcheck(namespace, data):
+    # Bound as locals, never looked up in the notebook's globals, so that a
+    # student's `sum = 0` or `list = [...]` at top level cannot break the check.
+    from builtins import (
+        BaseException, KeyboardInterrupt, NotImplementedError, TypeError, ValueError, abs, all, any, bool,
+        callable, complex, dict, enumerate, filter, float, int, isinstance, len, list, max, next, print, repr,
+        str, sum, tuple, type, zip,
+    )
+    import contextlib
+    import difflib
+    import inspect
+    import io
+    import json
+    import math
+    import os
+    import traceback
+    import warnings
+
+    import numpy
+
+    eps = float(numpy.finfo(numpy.float64).eps)
+    spec = json.loads(data)
+    questions = spec["questions"]
+    by_id = {q["id"]: q for q in questions}
+
+    elsewhere_kinds = []
+    for q in questions:
+        for label in q.get("autograder_only", []):
+            kind = label.split(" (")[0]
+            if kind not in elsewhere_kinds:
+                elsewhere_kinds.append(kind)
+    unseen = " and ".join(
+        (["hidden tests"] if any(q.get("hidden") for q in questions) else [])
+        + (["the %s checks" % ", ".join(elsewhere_kinds)] if elsewhere_kinds else []))
+    unseen = "The autograder also runs %s, so passing these does not guarantee full marks." % unseen \
+        if unseen else "These are all the autograder's tests."
+
+    def decode(obj):
+        if isinstance(obj, list):
+            return [decode(v) for v in obj]
+        if not isinstance(obj, dict):
+            return obj
+        if "array" in obj:
+            return numpy.array(obj["array"], dtype=obj["dtype"]).reshape(obj["shape"])
+        if "tuple" in obj:
+            return tuple(decode(v) for v in obj["tuple"])
+        if "dict" in obj:
+            return {k: decode(v) for k, v in obj["dict"].items()}
+        return float(obj["float"])
+
+    def describe(value):
+        if value is None:
+            return "None (is a `return` statement missing?)"
+        if isinstance(value, str):
+            return "a string (%r)" % value[:40]
+        if isinstance(value, (bool, numpy.bool_)):
+            return "a bool (%s)" % value
+        if isinstance(value, complex):
+            return "a complex number (%s)" % value
+        if isinstance(value, (list, tuple)):
+            return "a %s of length %d" % (type(value).__name__, len(value))
+        if isinstance(value, dict):
+            return "a dict"
+        if type(value).__module__.split(".")[0] == "sympy":
+            return "a symbolic expression that still contains symbols"
+        if isinstance(value, numpy.ndarray):
+            return "an array of shape %s" % (value.shape,)
+        return "a %s" % type(value).__name__
+
+    def as_number(value):
+        if isinstance(value, numpy.generic):
+            value = value.item()
+        if isinstance(value, bool) or value is None:
+            return None
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, numpy.ndarray) and value.shape in ((), (1,)) and value.dtype.kind in "iuf":
+            return float(value.reshape(-1)[0])
+        if type(value).__module__.split(".")[0] == "sympy":
+            try:  # a SymPy constant counts, as it does in the autograder
+                number = complex(value)
+            except (TypeError, ValueError):
+                return None
+            return number.real if number.imag == 0 else None
+        return None
+
+    def bound(tol, expected_norm, magnitude_norm):
+        return tol["rtol"] * expected_norm + tol["kappa"] * eps * magnitude_norm
+
+    def value_mismatch(text, relative):
+        # One point cannot tell a missing small term from lost precision: say both.
+        if relative < 1e-2:
+            digits = max(0, int(-math.log10(max(relative, 1e-300))))
+            text = text.replace("a wrong value", "a value").replace("wrong values", "values")
+            text = ("%s close to the expected one but not within tolerance: right to about %d significant "
+                    "digits, where a correct float64 computation keeps about 15. Either a small term is "
+                    "missing, or the formula loses precision at these inputs (typically by subtracting "
+                    "nearly equal numbers)" % (text, digits))
+        return "value", text
+
+    def compare_scalar(got, expected, magnitude, tol):
+        number = as_number(got)
+        if number is None:
+            return "type", "returned %s, but a real number was expected" % describe(got)
+        if not math.isfinite(number):
+            return "nonfinite", "returned %s" % number
+        err = abs(number - expected)
+        if err > bound(tol, abs(expected), abs(magnitude)):
+            return value_mismatch("returned a wrong value", err / max(abs(expected), 1e-300))
+        return None
+
+    def compare_array(got, expected, magnitude, tol, name=""):
+        label = name + ": " if name else ""
+        if isinstance(got, list):
+            try:
+                got = numpy.asarray(got, dtype=float)
+            except (TypeError, ValueError):
+                return "type", "%sreturned %s that is not an array of numbers" % (label, describe(got))
+        if not isinstance(got, numpy.ndarray) or got.dtype.kind not in "iuf":
+            if isinstance(got, numpy.ndarray) and got.dtype.kind == "c":
+                return "type", label + "returned a complex array; the gradient is real"
+            return "type", "%sreturned %s, but an array of shape %s was expected" % (
+                label, describe(got), expected.shape)
+        if got.shape != expected.shape:
+            return "shape", "%sreturned shape %s, but shape %s was expected" % (label, got.shape, expected.shape)
+        if not numpy.all(numpy.isfinite(got)):
+            return "nonfinite", label + "returned an array containing " + (
+                "NaN" if numpy.isnan(got).any() else "inf")
+        err = float(numpy.linalg.norm(got.astype(float) - expected))
+        mag = float(numpy.linalg.norm(expected if magnitude is None else magnitude))
+        norm = float(numpy.linalg.norm(expected))
+        if err > bound(tol, norm, mag):
+            return value_mismatch(label + "returned wrong values", err / max(norm, 1e-300))
+        return None
+
+    def compare(got, expected, magnitude, tol, names=()):
+        if isinstance(expected, tuple):
+            if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+                want = "a tuple of %d values" % len(expected) + (" (%s)" % ", ".join(names) if names else "")
+                return "type", "returned %s, but %s was expected" % (describe(got), want)
+            mags = magnitude if isinstance(magnitude, tuple) else (None,) * len(expected)
+            for k, (g, e, m) in enumerate(zip(got, expected, mags)):
+                name = names[k] if k < len(names) else "item %d" % k
+                if isinstance(e, tuple):
+                    bad = compare(g, e, m, tol, (name,))
+                elif isinstance(e, numpy.ndarray):
+                    bad = compare_array(g, e, m, tol, name)
+                else:
+                    bad = compare_scalar(g, e, abs(e) if m is None else m, tol)
+                    bad = bad and (bad[0], name + ": " + bad[1])
+                if bad:
+                    return bad
+            return None
+        if isinstance(expected, numpy.ndarray):
+            return compare_array(got, expected, magnitude, tol)
+        return compare_scalar(got, float(expected), abs(expected if magnitude is None else magnitude), tol)
+
+    library = tuple(p for p in (os.path.dirname(os.__file__), "site-packages", "dist-packages") if p)
+
+    def where(tb):
+        """The student's line that failed, not numpy's or this check's."""
+        frames = [f for f in traceback.extract_tb(tb)[1:] if not any(p in f.filename for p in library)]
+        return " (in %s, line %d)" % (frames[-1].name, frames[-1].lineno) if frames else ""
+
+    def call(fn, args):
+        """(status, message, value): the student's exception or warning is theirs
+        to fix, never a crash of the check."""
+        sink = io.StringIO()  # what the function prints would bury the verdicts
+        try:
+            with warnings.catch_warnings(record=True) as caught, \
+                    numpy.errstate(over="warn", divide="warn", invalid="warn", under="ignore"), \
+                    contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+                warnings.simplefilter("always")
+                value = fn(*args)
+        except KeyboardInterrupt:
+            raise
+        except NotImplementedError as exc:
+            # Name the function that raised: behind a helper's driver it is the
+            # student's own function, not the one the question calls.
+            frames = traceback.extract_tb(exc.__traceback__)
+            name = frames[-1].name if len(frames) > 1 else "it"
+            return "todo", "%s is not written yet (it still raises NotImplementedError)" % name, None
+        except BaseException as exc:  # SystemExit too: a student's error must not end the check
+            text = str(exc).strip()[:300]
+            message = "raised %s%s" % (type(exc).__name__, ": " + text if text else "")
+            return "error", message + where(exc.__traceback__), None
+        if caught:
+            return "warning", ("raised a numerical warning (%s: %s): compute it in a numerically stable way"
+                               % (caught[0].category.__name__, caught[0].message)), value
+        return "ok", "", value
+
+    def judge(q, check, case):
+        """None if the test passes, else (kind, message)."""
+        args = decode(case["args"])  # fresh every call, so a mutating answer cannot spoil later tests
+        before = [numpy.array(a, copy=True) if type(a) is numpy.ndarray else None for a in args]
+        kind, message, value = call(namespace[q["function"]], args)
+        changed = [k for k, (a, b) in enumerate(zip(args, before))
+                   if b is not None and (a.shape != b.shape or not numpy.array_equal(a, b, equal_nan=True))]
+        if kind == "ok" and changed:
+            params = q["params"]
+            which = ", ".join(params[k] if k < len(params) else "argument %d" % (k + 1) for k in changed)
+            kind, message = "mutated", "changed its input (%s) in place; work on a copy" % which
+        if kind == "ok":
+            expected = decode(case["expected"])
+            bad = compare(value, expected, decode(case["magnitude"]), check, tuple(q["outputs"]))
+            if bad is None:
+                return None
+            kind, message = bad
+            if kind == "value" and isinstance(expected, float) and len(args) <= 16 and all(
+                    isinstance(a, float) for a in args):
+                inputs = ", ".join("%s=%.6g" % (n, v) for n, v in zip(q["params"], args))
+                number = as_number(value)
+                yours = "%.10g" % number if number is not None else repr(value)[:40]
+                message += "; for %s the expected value is %.10g, yours is %s" % (inputs, expected, yours)
+        if case["label"] and kind != "todo":
+            message += " [%s]" % case["label"]
+        return kind, message
+
+    def unusable(q):
+        """Why the function cannot be called at all, or ""."""
+        name = q["function"]
+        fn = namespace.get(name)
+        if fn is None:
+            close = difflib.get_close_matches(name, [k for k in namespace if callable(namespace[k])], n=1)
+            hint = "; did you mean %s? (rename it to %s)" % (close[0], name) if close else ""
+            return "%s is not defined: run the cell that defines it%s" % (name, hint)
+        if not callable(fn):
+            return "%s is a %s, not a function" % (name, type(fn).__name__)
+        if q["check_signature"]:
+            try:
+                params = list(inspect.signature(fn).parameters.values())
+            except (TypeError, ValueError):
+                return ""
+            if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+                return ""
+            if len(params) != len(q["params"]):
+                return "%s takes %d parameter(s) (%s) but it must take %d: %s" % (
+                    name, len(params), ", ".join(p.name for p in params), len(q["params"]),
+                    ", ".join(q["params"]))
+        return ""
+
+    def run(q):
+        """(label, failure or None) per public test, or a reason nothing could run."""
+        reason = unusable(q)
+        if reason:
+            return reason, []
+        results = []
+        for check in q["checks"]:
+            for k, case in enumerate(check["cases"], 1):
+                label = "%s test %d/%d" % (check["label"], k, len(check["cases"]))
+                results.append((label, judge(q, check, case)))
+        return "", results
+
+    def elsewhere(q):
+        parts = ["%s (checked only by the autograder)" % label for label in q["autograder_only"]]
+        if q["hidden"]:
+            parts.append("%d hidden check%s" % (q["hidden"], "s" if q["hidden"] > 1 else ""))
+        return "  not run here: " + ", ".join(parts) if parts else ""
+
+    def find(question):
+        q = by_id.get(str(question))
+        if q is None and str(question).isdigit():  # check(3) for check("q3")
+            q = by_id.get("q%s" % question)
+        if q is None:
+            print("there is no question %r; the questions are %s" % (question, ", ".join(by_id)))
+        return q
+
+    def check(question):
+        """Run the public tests of one question, e.g. check("q3"), and print the verdicts."""
+        q = find(question)
+        if q is None:
+            return
+        print("%s: %s" % (" ".join(filter(None, (q["id"], q["function"]))), q["title"]))
+        if q["manual"]:
+            print("  graded by hand: there are no tests to run")
+            return
+        reason, results = run(q)
+        if results and all(bad is not None and bad[0] == "todo" for _, bad in results):
+            reason, results = results[0][1][1], []
+        if reason:
+            print("  FAIL  " + reason)
+        for label, bad in results:
+            print("  ok    " + label if bad is None else "  FAIL  %s: %s" % (label, bad[1]))
+        passed = sum(bad is None for _, bad in results)
+        if results:
+            print("  %d of %d public tests passed" % (passed, len(results)))
+        if elsewhere(q):
+            print(elsewhere(q))
+        if q["hint"] and (reason or passed < len(results)):
+            print("  hint: " + q["hint"])
+
+    def check_all():
+        """Run the public tests of every question and print one line per question."""
+        total = passed = 0
+        failing = []
+        id_width = max(len(q["id"]) for q in questions)
+        name_width = max(len(q["function"]) for q in questions)
+        for q in questions:
+            head = "%s %s " % (q["id"].ljust(id_width), q["function"].ljust(name_width))
+            if q["manual"]:
+                print(head + "graded by hand")
+                continue
+            reason, results = run(q)
+            ok = sum(bad is None for _, bad in results)
+            count = sum(len(c["cases"]) for c in q["checks"])
+            total, passed = total + count, passed + ok
+            if not reason and ok == count:
+                print(head + ("%d of %d public tests passed" % (ok, count) if count else
+                              "no public tests; checked only by the autograder"))
+                continue
+            failing.append(q["id"])
+            bad = [b for _, b in results if b is not None]
+            if not reason and all(kind == "todo" for kind, _ in bad):
+                own = bad[0][1].startswith(q["function"] + " ")
+                print(head + ("not written yet" if own else bad[0][1]))
+                continue
+            first = reason or next("%s: %s" % (label, b[1]) for label, b in results if b is not None)
+            print(head + "%d of %d public tests passed; first failure: %s" % (ok, count, first))
+        if failing:
+            print("%d of %d public tests passed; failing: %s. Run check(\"%s\") for details." % (
+                passed, total, ", ".join(failing), failing[0]))
+        else:
+            print("All %d public tests passed." % total)
+        print(unseen)
+
+    return check, check_all
