@@ -67,9 +67,18 @@ class Question:
     options: tuple[tuple[str, Any], ...] = ()
     checks: tuple[CheckSpec, ...] = ()
     hint: str = ""
+    # The student's own functions behind a driver: when set, ``function`` names a
+    # helper of the pack (run as the preamble) that calls them, for answers whose
+    # pieces only make sense together (a forward's cache fed to its backward).
+    requires: tuple[str, ...] = ()
 
     def option(self, name: str, default=None):
         return dict(self.options).get(name, default)
+
+    @property
+    def student_functions(self) -> tuple[str, ...]:
+        """What the student must define for this question."""
+        return self.requires or ((self.function,) if self.function else ())
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -181,5 +190,5 @@ def _question(assignment: str, raw: dict) -> Question:
         at=raw.get("at", "t"), target=raw.get("target", ""),
         params=tuple((str(k), str(v)) for k, v in raw.get("params", {}).items()),
         task=raw.get("task", ""), options=tuple(sorted((k, _freeze(v)) for k, v in raw.get("options", {}).items())),
-        checks=tuple(checks), hint=raw.get("hint", ""),
+        checks=tuple(checks), hint=raw.get("hint", ""), requires=tuple(raw.get("requires", ())),
     )

@@ -109,7 +109,7 @@ class CheckQuestions(Step):
         if reason:
             tests = tuple(TestResult(f"{q.id} {spec.label}", spec.check, 0.0, self._share(q, spec),
                                      spec.visibility, (reason,)) for spec in q.checks)
-            return QuestionResult(q.id, q.title, q.function, 0.0, q.points, (reason,), tests)
+            return QuestionResult(q.id, q.title, ", ".join(q.student_functions), 0.0, q.points, (reason,), tests)
         ctx = CheckContext(executed.read.job.assignment, q, problem_for(executed.read.job.assignment, q),
                            executed.box)
         tests = []
@@ -123,7 +123,8 @@ class CheckQuestions(Step):
             share = self._share(q, spec)
             tests.append(TestResult(f"{q.id} {spec.label}", spec.check, round(share * verdict.fraction, 9),
                                     share, spec.visibility, verdict.messages))
-        return QuestionResult(q.id, q.title, q.function, round(sum(t.score for t in tests), 6), q.points,
+        return QuestionResult(q.id, q.title, ", ".join(q.student_functions), round(sum(t.score for t in tests), 6),
+                              q.points,
                               (), tuple(tests))
 
     @staticmethod
@@ -137,13 +138,16 @@ class CheckQuestions(Step):
             return f"not graded: {executed.read.error}"
         if executed.setup is None:
             return "not graded: the grader could not run your notebook (a grader problem, not yours)"
-        if not executed.setup.has(q.function):
-            # Another question's function is never a rename candidate, however similar.
-            taken = {other.function for other in executed.read.job.assignment.questions}
-            names = [n for n, _ in executed.setup.functions if n not in taken]
-            close = difflib.get_close_matches(q.function, names, n=1, cutoff=0.8)
-            hint = f"; did you mean {close[0]}? (rename it to {q.function})" if close else ""
-            return f"{q.function} is not defined in your notebook{hint}"
+        taken = {f for other in executed.read.job.assignment.questions for f in other.student_functions}
+        for name in q.student_functions:
+            if not executed.setup.has(name):
+                # Another question's function is never a rename candidate, however similar.
+                names = [n for n, _ in executed.setup.functions if n not in taken]
+                close = difflib.get_close_matches(name, names, n=1, cutoff=0.8)
+                hint = f"; did you mean {close[0]}? (rename it to {name})" if close else ""
+                return f"{name} is not defined in your notebook{hint}"
+        if q.requires:
+            return ""  # the driver is the pack's own; the student's signatures are fixed by the layout
         params = executed.setup.signature(q.function) or ()
         if any(p.startswith("*") for p in params) or q.kind == "task" and not q.params:
             return ""

@@ -13,6 +13,13 @@ from .base import Check, CheckContext, Verdict, run_cases, summarize
 FD_RTOL = 1e-6
 
 
+def _absolute(value):
+    """|value| with the structure kept: a tuple of outputs of different shapes stays a tuple."""
+    if isinstance(value, tuple):
+        return tuple(_absolute(v) for v in value)
+    return np.abs(value)
+
+
 class GradCheck(Check):
     name = "gradcheck"
     kinds = ("task",)
@@ -30,7 +37,6 @@ class GradCheck(Check):
         cases = []
         for c in base:
             fd = ctx.problem.task.finite_difference(c.args)
-            scale = np.abs(fd) if np.ndim(fd) else abs(fd)
-            cases.append(Case(c.regime, c.args, fd, scale, c.label + " (against finite differences)"))
+            cases.append(Case(c.regime, c.args, fd, _absolute(fd), c.label + " (against finite differences)"))
         outcomes = run_cases(ctx, cases, Tolerance(rtol=float(spec.option("rtol", FD_RTOL)), kappa=0.0))
         return summarize(outcomes, hidden=True, phrases=ctx.problem.phrases)
