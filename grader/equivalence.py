@@ -5,8 +5,8 @@
    written in the homework's vocabulary.
 2. A quick probe at a few random points (exact arithmetic): a clear difference
    settles a wrong answer without any algebra.
-3. Rewriting in exponentials and cancelling, time-boxed in a killable process
-   (sech², exp forms of σ).
+3. Rewriting in exponentials and cancelling, then SymPy's simplify, time-boxed
+   in a killable process (sech², exp forms of σ).
 4. Randomised identity testing with mpmath at adaptive precision at 50 points,
    half of them saturated: what is still undecided is decided here.
 """
@@ -70,6 +70,12 @@ def _differs(problem, student, count, tag) -> tuple | None:
     return None
 
 
+def _vanishes(difference: sp.Expr) -> bool:
+    """Cheap algebra first, SymPy's general simplifier last; runs in a killable fork."""
+    in_exponentials = sp.cancel(sp.expand(difference.rewrite(sp.exp)))
+    return in_exponentials == 0 or sp.simplify(in_exponentials) == 0
+
+
 def decide(problem: ExpressionProblem, student: sp.Expr, simplify_seconds: float = 2.0) -> Decision:
     difference = student - problem.reference
     if sp.expand(difference) == 0:
@@ -79,10 +85,9 @@ def decide(problem: ExpressionProblem, student: sp.Expr, simplify_seconds: float
         return Decision(False, "differs from the reference at a random point", witness)
     unsupported = difference.free_symbols - set(problem.args_order)
     if not unsupported:
-        settled = timeboxed_predicate(
-            lambda: sp.cancel(sp.expand(difference.rewrite(sp.exp))) == 0, simplify_seconds)
+        settled = timeboxed_predicate(lambda: _vanishes(difference), simplify_seconds)
         if settled:
-            return Decision(True, "identical to the reference once written with exponentials")
+            return Decision(True, "identical to the reference once written with exponentials and simplified")
     witness = _differs(problem, student, RANDOM_POINTS, "random")
     if witness:
         return Decision(False, "differs from the reference at a random point", witness)
