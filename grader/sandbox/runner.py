@@ -23,6 +23,7 @@ from typing import Any, Mapping, Sequence
 
 from ..source import CodeCell
 from . import wire
+from .mplcache import matplotlib_config_dir
 from .exprtree import MAX_DEPTH, MAX_NODES
 
 CHILD_SCRIPT = Path(__file__).with_name("child.py")
@@ -31,6 +32,19 @@ BLOCKED_IMPORTS = ("grader", "reference")
 # start-up gets at least this long, on top of what is left of setup_timeout.
 HANDSHAKE_SECONDS = 10.0
 CALL_STATUSES = frozenset(("ok", "error", "timeout", "crash", "memory", "bad-return"))
+
+
+@dataclass(frozen=True)
+class RunAs:
+    """An unprivileged identity for the child (needs a root parent). The
+    grader's files stay readable only by the grader; the child gets a copy of
+    child.py it can read and a working directory it owns, nothing else."""
+    uid: int
+    gid: int
+
+    def __post_init__(self):
+        if self.uid == 0 or self.gid == 0:
+            raise ValueError("the sandbox child must not run as root (uid or gid 0)")
 
 
 @dataclass(frozen=True)
@@ -46,6 +60,7 @@ class Limits:
     grace: float = 1.0                 # wall time past a soft timeout before the parent kills
     restarts: int = 10                 # fresh children per Sandbox before calls are refused
     seed: int = 0                      # random and numpy.random, reset before every call
+    run_as: RunAs | None = None        # None: the child runs as the grader's own user
 
 
 @dataclass(frozen=True)
@@ -114,22 +129,30 @@ class _Child:
     def __init__(self, limits: Limits, protected: tuple[str, ...], deadline: float):
         self.limits = limits
         self.killed_by_us = False
-        self.workdir = tempfile.mkdtemp(prefix="lstm-sandbox-")
+        self.top = tempfile.mkdtemp(prefix="lstm-sandbox-")
+        try:
+            self.workdir, script, identity = _stage(self.top, limits.run_as)
+            env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": self.workdir,
+                   "TMPDIR": self.workdir, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+                   "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
+            mpl_dir = matplotlib_config_dir()
+            if mpl_dir:
+                env["MPLCONFIGDIR"] = _own_copy(mpl_dir, self.workdir, limits.run_as)
+        except BaseException:
+            shutil.rmtree(self.top, ignore_errors=True)
+            raise
         to_child_r, self.wfd = os.pipe()
         self.rfd, from_child_w = os.pipe()
-        env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": self.workdir,
-               "TMPDIR": self.workdir, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-I", str(CHILD_SCRIPT), str(to_child_r), str(from_child_w)],
+                [sys.executable, "-I", script, str(to_child_r), str(from_child_w)],
                 pass_fds=(to_child_r, from_child_w), start_new_session=True, cwd=self.workdir,
                 env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE)
+                stderr=subprocess.PIPE, **identity)
         except BaseException as exc:
             for fd in (to_child_r, from_child_w, self.rfd, self.wfd):
                 os.close(fd)
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            shutil.rmtree(self.top, ignore_errors=True)
             if isinstance(exc, OSError):
                 raise SandboxError("could not start the sandbox child", str(exc)) from exc
             raise
@@ -284,7 +307,41 @@ class _Child:
                 os.close(fd)
             if self.proc.stderr and not self.proc.stderr.closed:
                 self.proc.stderr.close()
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            shutil.rmtree(self.top, ignore_errors=True)
+
+
+def _stage(top: str, run_as: RunAs | None) -> tuple[str, str, dict]:
+    """(working directory, child script, Popen identity arguments) inside ``top``.
+
+    Running as the grader's own user, the working directory is ``top`` and the
+    script is used where it lies. Running as another user, CHILD_SCRIPT may sit
+    in a folder that user cannot read, so a copy goes into ``top`` (root-owned,
+    enterable but not writable by the child, so the child cannot swap the copy
+    a restarted child will run) next to ``work/``, the only folder it owns.
+    """
+    if run_as is None:
+        return top, str(CHILD_SCRIPT), {}
+    os.chmod(top, 0o711)
+    script = os.path.join(top, "child.py")
+    shutil.copyfile(CHILD_SCRIPT, script)
+    os.chmod(script, 0o644)
+    work = os.path.join(top, "work")
+    os.mkdir(work, 0o700)
+    os.chown(work, run_as.uid, run_as.gid)
+    return work, script, {"user": run_as.uid, "group": run_as.gid, "extra_groups": []}
+
+
+def _own_copy(folder: str, workdir: str, run_as: RunAs | None) -> str:
+    """``folder`` itself, or for a child running as another user a copy it owns:
+    matplotlib ignores a config folder it cannot write and rebuilds its font
+    cache elsewhere, which starts a thread the child may not have."""
+    if run_as is None:
+        return folder
+    copy = os.path.join(workdir, ".matplotlib")
+    shutil.copytree(folder, copy)
+    for path in [copy] + [os.path.join(copy, name) for name in os.listdir(copy)]:
+        os.chown(path, run_as.uid, run_as.gid)
+    return copy
 
 
 def _shutdown(holder: list) -> None:

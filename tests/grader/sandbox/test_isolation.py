@@ -3,6 +3,7 @@ directory, not the grader's modules, not other processes, not the network,
 not the parent's environment; and what it sees is fresh and deterministic."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import resource
 from pathlib import Path
@@ -345,8 +346,10 @@ def test_working_directory_is_writable_and_is_also_the_temp_directory(box):
 def test_environment_is_minimal_and_does_not_leak_the_graders(box, monkeypatch):
     env = box.call("environment").value
     env.pop("LC_CTYPE", None)  # set by the interpreter itself under a C locale (PEP 538)
-    assert set(env) == {"PATH", "HOME", "TMPDIR", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                        "MKL_NUM_THREADS", "MPLBACKEND", "PYTHONHASHSEED"}
+    # MPLCONFIGDIR (the grader's prepared font cache) is there exactly when matplotlib is installed.
+    assert set(env) - {"MPLCONFIGDIR"} == {"PATH", "HOME", "TMPDIR", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                          "MKL_NUM_THREADS", "MPLBACKEND", "PYTHONHASHSEED"}
+    assert ("MPLCONFIGDIR" in env) == (importlib.util.find_spec("matplotlib") is not None)
     assert env["MPLBACKEND"] == "Agg" and env["OPENBLAS_NUM_THREADS"] == "1"
     assert env["PYTHONHASHSEED"] == "0"
     cwd, stdin, isolated, fds = box.call("where").value

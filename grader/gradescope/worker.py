@@ -1,0 +1,52 @@
+"""The grading process: ``python -m grader.gradescope.worker ASSIGNMENT_DIR SUBMISSION OUT``.
+
+Separate from the supervisor (run.py) so that whatever happens to grading
+(the engine hangs in SymPy, the kernel kills it for memory, a bug crashes it)
+the supervisor is still alive to say so in results.json. It writes the Report
+and the peak memory of itself and of the sandbox children to OUT, nothing else;
+its stdout and stderr are the instructors' log.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+from pathlib import Path
+
+from ..assignment import load_assignment
+from ..grade import grade
+from ..sandbox import Limits
+from ..sandbox.runner import RunAs
+
+
+def peak_rss() -> dict:
+    """Peak resident memory in MB: this process, and the largest of its children:
+    the sandbox children (reaped with wait4, so RUSAGE_CHILDREN covers them) and,
+    only if setup.sh did not build it, the one-off matplotlib cache build."""
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"grader_mb": round(kb / 1024, 1), "sandbox_mb": round(child_kb / 1024, 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader.gradescope.worker")
+    parser.add_argument("assignment", help="the assignment's folder")
+    parser.add_argument("submission")
+    parser.add_argument("out", help="where to write the report (JSON)")
+    parser.add_argument("--run-as", metavar="UID:GID", help="run student code as this user")
+    parser.add_argument("--memory-mb", type=int, default=Limits.memory_bytes >> 20)
+    args = parser.parse_args(argv)
+    run_as = RunAs(*map(int, args.run_as.split(":"))) if args.run_as else None
+    limits = Limits(memory_bytes=args.memory_mb << 20, run_as=run_as)
+    report = grade(load_assignment(args.assignment), args.submission, limits)
+    out = Path(args.out)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"report": report.to_dict(), "usage": peak_rss()}), encoding="utf-8")
+    os.replace(tmp, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
