@@ -49,3 +49,17 @@ def test_the_correct_example_scores_full_marks(graded):
     assignment, pairs = graded
     correct = next(r for e, r in pairs if e["file"] == "correct.ipynb")
     assert correct.score == assignment.max_score
+
+
+@pytest.mark.parametrize("pack", PACKS)
+def test_the_correct_example_is_the_solution_without_its_markers(pack):
+    """examples/correct.ipynb cannot drift from the instructor's solution.ipynb."""
+    import nbformat
+
+    def code(path):
+        cells = nbformat.read(path, as_version=4).cells
+        return ["\n".join(line for line in c.source.splitlines() if "### BEGIN SOLUTION" not in line
+                          and "### END SOLUTION" not in line) for c in cells if c.cell_type == "code"]
+
+    root = ASSIGNMENTS_DIR / pack
+    assert code(root / "examples" / "correct.ipynb") == code(root / "solution.ipynb")
