@@ -123,9 +123,9 @@ class CheckQuestions(Step):
             share = self._share(q, spec)
             tests.append(TestResult(f"{q.id} {spec.label}", spec.check, round(share * verdict.fraction, 9),
                                     share, spec.visibility, verdict.messages))
-        return QuestionResult(q.id, q.title, ", ".join(q.student_functions), round(sum(t.score for t in tests), 6),
-                              q.points,
-                              (), tuple(tests))
+        score = round(sum(t.score for t in tests), 6)
+        hint = (f"hint: {q.hint}",) if q.hint and score < q.points else ()
+        return QuestionResult(q.id, q.title, ", ".join(q.student_functions), score, q.points, hint, tuple(tests))
 
     @staticmethod
     def _share(q: Question, spec) -> float:

@@ -93,6 +93,9 @@ class RNNGradientKStepsBack:
     h^{τ-k+1}, ..., h^τ row by row."""
 
     regimes = ("ordinary", "saturated", "stability")
+    # A vanilla RNN has no gates: its saturated and long cases read differently.
+    phrases = {"saturated": "when the hidden units saturate (|h| near 1)",
+               "stability": "over k = 1000 steps with ‖W‖₂ = 0.9, where the gradient vanishes"}
     supports_gradcheck = True
 
     def case(self, rng, regime: str):
@@ -140,6 +143,7 @@ class RNNNormBound:
     """``rnn_norm_bound(W, k) -> float``: eq. (2), ‖W‖₂^k (max_x |1 - tanh²x|)^k."""
 
     regimes = ("ordinary", "stability")
+    phrases = {"stability": "for k = 1000, with ‖W‖₂ on either side of 1"}
     supports_gradcheck = False
 
     def case(self, rng, regime: str):

@@ -30,3 +30,13 @@ def test_hidden_test_messages_never_show_expected_values(scalar):
         for t in q.tests:
             if t.visibility != "visible":
                 assert not any("expected value" in m for m in t.messages), t
+
+
+def test_a_question_that_loses_points_shows_the_assignments_hint_and_one_that_does_not_shows_none():
+    from grader import load_assignment
+
+    pack = load_assignment("bptt_products")
+    report = grade(pack, pack.root / "examples" / "reversed_product.ipynb")
+    q = {r.name: r for r in report.questions}
+    assert q["q1"].messages == (f"hint: {pack.question('q1').hint}",)
+    assert q["q2"].score == q["q2"].max_score and q["q2"].messages == ()
