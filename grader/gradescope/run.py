@@ -191,7 +191,7 @@ def self_check(paths: Paths) -> int:
     no extra groups, and the kernel (not the audit hook: nothing is marked
     protected here) keeps it out of the source folder."""
     from ..sandbox import Limits, Sandbox, SandboxError
-    from ..sandbox.runner import RunAs
+    from ..sandbox.process import RunAs
     from ..source import CodeCell
 
     manifest = Manifest.load(paths.source / "gradescope.json")

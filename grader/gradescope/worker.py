@@ -18,7 +18,7 @@ from pathlib import Path
 from ..assignment import load_assignment
 from ..grade import grade
 from ..sandbox import Limits
-from ..sandbox.runner import RunAs
+from ..sandbox.process import RunAs
 
 
 def peak_rss() -> dict:

@@ -9,10 +9,11 @@ Only plain data comes back (see wire.py); SymPy results arrive as
 :class:`ExprTree` and are rebuilt by the grader with :func:`to_sympy`.
 """
 from .exprtree import ExprTree, ExprTreeError, to_sympy
-from .runner import CallResult, CellOutcome, Limits, Sandbox, SandboxError, Setup
+from .process import RunAs, SandboxError
+from .runner import CallResult, CellOutcome, Limits, Sandbox, Setup
 from .wire import Symbol, WireError
 
 __all__ = [
-    "CallResult", "CellOutcome", "ExprTree", "ExprTreeError", "Limits", "Sandbox",
+    "CallResult", "CellOutcome", "ExprTree", "ExprTreeError", "Limits", "RunAs", "Sandbox",
     "SandboxError", "Setup", "Symbol", "WireError", "to_sympy",
 ]

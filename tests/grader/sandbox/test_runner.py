@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.sandbox import Limits, SandboxError, runner
+from grader.sandbox import Limits, SandboxError, process, runner
 
 FIXTURES = Path(__file__).with_name("fixtures")
 
 
 def test_a_child_that_cannot_start_is_a_sandbox_error_carrying_its_stderr(make_sandbox, monkeypatch):
-    monkeypatch.setattr(runner, "CHILD_SCRIPT", FIXTURES / "broken_child.py")
+    monkeypatch.setattr(process, "CHILD_SCRIPT", FIXTURES / "broken_child.py")
     box = make_sandbox("x = 1")
     with pytest.raises(SandboxError, match="the sandbox child did not start") as info:
         box.setup()
@@ -23,7 +23,7 @@ def test_a_child_that_cannot_start_is_a_sandbox_error_carrying_its_stderr(make_s
 
 def test_a_child_that_hangs_before_the_handshake_is_killed_within_the_setup_budget(
         make_sandbox, monkeypatch):
-    monkeypatch.setattr(runner, "CHILD_SCRIPT", FIXTURES / "silent_child.py")
+    monkeypatch.setattr(process, "CHILD_SCRIPT", FIXTURES / "silent_child.py")
     monkeypatch.setattr(runner, "HANDSHAKE_SECONDS", 1.0)
     box = make_sandbox("x = 1", limits=Limits(setup_timeout=1.0, grace=0.5))
     start = time.monotonic()
