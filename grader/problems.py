@@ -57,7 +57,6 @@ REGIME_PHRASES = {
 
 
 class ExpressionProblem:
-    symbolic = True
     phrases = REGIME_PHRASES
 
     def __init__(self, assignment: Assignment, question: Question):
@@ -155,9 +154,6 @@ class ExpressionProblem:
         the cell's quantities happens here, so no derived expression leaks out."""
         return dict(self.bound)
 
-    def pretty(self, sym: sp.Symbol) -> str:
-        return pretty(sym.name)
-
 
 def pretty(name: str) -> str:
     """A symbol name as a student reads it: ∇C_{t+1}, C̃_{t}, W^{hf}."""
@@ -165,7 +161,6 @@ def pretty(name: str) -> str:
 
 
 class TaskProblem:
-    symbolic = False
 
     def __init__(self, assignment: Assignment, question: Question):
         self.assignment, self.question = assignment, question

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..assignment import CheckSpec
+from ..compare import as_number
 from ..diagnose import diagnose
 from ..problems import ExpressionProblem
 from .base import Check, CheckContext, Verdict, run_cases, summarize, tolerance
@@ -44,7 +45,6 @@ class NumericCheck(Check):
             return []
 
         def student(arg_lists):
-            from ..compare import as_number
             return [as_number(r.value) if r.status == "ok" else None for r in ctx.call_many(arg_lists)]
 
         return diagnose(ctx.problem, student, wrong.case.args, ctx.problem.phrases[wrong.case.regime])

@@ -9,6 +9,7 @@ every digit a float64 can hold.
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from functools import lru_cache
 from typing import Mapping
 
@@ -60,7 +61,7 @@ def forward(graph: Graph, leaves: Mapping[sp.Symbol, float], exact: bool = False
     if exact and dps is None:
         dps = required_dps(forward(graph, leaves).values())
     env: dict = {}
-    ctx = mpmath.workdps(dps) if exact else _nullcontext()
+    ctx = mpmath.workdps(dps) if exact else nullcontext()
     with ctx:
         for s, v in leaves.items():
             env[s] = mpmath.mpf(v) if exact else float(v)
@@ -119,11 +120,3 @@ def abs_form(expr: sp.Expr) -> sp.Expr:
     if expr.is_Number:
         return abs(expr)
     return sp.Abs(expr)
-
-
-class _nullcontext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
