@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 ASSIGNMENT ?= lstm_scalar
 JOBS   ?= 2
 
-.PHONY: venv test demo bench assignments autograder clean
+.PHONY: venv test demo bench assignments autograder clean report-check
 
 venv: $(STAMP)
 
@@ -33,6 +33,19 @@ assignments: $(STAMP)
 # The Gradescope autograder zip of one assignment: make autograder ASSIGNMENT=lstm_scalar
 autograder: $(STAMP)
 	$(PY) -m grader.gradescope.build $(ASSIGNMENT)
+
+# Grade the Gradescope-export fixture, write the class report and the feedback
+# files, and check in a real headless Chromium that the pages show their plots.
+# Installs Debian's chromium when it is missing (needs root); `make test` never does.
+REPORT_DIR := out/report-check
+report-check: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+		{ echo "installing chromium (apt-get)"; apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	rm -rf $(REPORT_DIR) && mkdir -p $(REPORT_DIR)
+	$(VENV)/bin/lstm-grader grade lstm_scalar tests/fixtures/gradescope_export --jobs $(JOBS) --quiet \
+		--json $(REPORT_DIR)/reports.json --csv $(REPORT_DIR)/gradebook.csv --feedback $(REPORT_DIR)/feedback
+	$(VENV)/bin/lstm-grader report $(REPORT_DIR)/reports.json --out $(REPORT_DIR)/class.html
+	$(PY) -m grader.classreport check $(REPORT_DIR)/class.html $(REPORT_DIR)/feedback/*.html
 
 clean:
 	rm -rf $(VENV) .cache dist build *.egg-info

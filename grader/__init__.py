@@ -5,17 +5,34 @@
     print(render_text(report)); report.to_json()
 
 The command line (`lstm-grader`) is grader.cli; the reference gradients live in
-the separate `reference` package.
+the separate `reference` package. Names are imported on first use (PEP 562), so
+that `import grader` and `lstm-grader --help` do not pay for SymPy.
 """
-from .assignment import Assignment, AssignmentError, Question, load_assignment
-from .batch import collect, grade_many, write_gradebook
-from .grade import grade
-from .notebook import load_submission
-from .report import QuestionResult, Report, TestResult, render_text
-from .source import Submission, SubmissionError
+from __future__ import annotations
 
-__all__ = [
-    "Assignment", "AssignmentError", "Question", "QuestionResult", "Report", "Submission",
-    "SubmissionError", "TestResult", "collect", "grade", "grade_many", "load_assignment",
-    "load_submission", "render_text", "write_gradebook",
-]
+import importlib
+
+_EXPORTS = {
+    "Assignment": "assignment", "AssignmentError": "assignment", "Question": "assignment",
+    "load_assignment": "assignment",
+    "collect": "batch", "grade_many": "batch", "write_gradebook": "batch",
+    "grade": "grade",
+    "load_submission": "notebook",
+    "QuestionResult": "report", "Report": "report", "TestResult": "report", "render_text": "report",
+    "Submission": "source", "SubmissionError": "source",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'grader' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value   # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -10,23 +10,35 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
+import mpmath
 import numpy as np
 
 from reference.symbolic import evaluate as ev
 
-from .compare import IMPRECISE
 from .problems import ExpressionProblem, pretty
 
 Evaluate = Callable[[Sequence[tuple]], list]
+# Term by term, a right answer agrees with the reference to rounding; this is far
+# above rounding and far below any wrong coefficient at ordinary inputs.
+AGREE = 1e-6
 
 
-def _close(a: float, b: float, scale: float, rel: float = 1e-7) -> bool:
+def _close(a: float, b: float, scale: float, rel: float = 1e-9) -> bool:
     return abs(a - b) <= rel * max(abs(a), abs(b), scale, 1e-300)
 
 
+def _exact(problem: ExpressionProblem, args: tuple) -> float:
+    env = {s: mpmath.mpf(v) for s, v in zip(problem.args_order, args)}
+    env["dps"] = ev.required_dps(args)
+    return float(ev.evaluate(problem.reference, env, exact=True))
+
+
 def diagnose(problem: ExpressionProblem, student: Evaluate, base: tuple, where: str) -> list[str]:
-    """Messages for one wrong answer at the inputs ``base``. ``student`` evaluates the
-    student's function at a batch of argument tuples (None where it failed)."""
+    """Messages for one wrong answer at the (ordinary) inputs ``base``. ``student``
+    evaluates the student's function at a batch of argument tuples (None where it
+    failed). Each message says only what the probes establish: a path is called
+    missing only when the student's term is exactly zero while the reference's is
+    not, and present-but-unreachable only when the reference has no such term at all."""
     grads = [k for k, s in enumerate(problem.args_order) if s in set(problem.grad_inputs) | _seed_inputs(problem)]
     if not grads:
         return []
@@ -37,10 +49,10 @@ def diagnose(problem: ExpressionProblem, student: Evaluate, base: tuple, where: 
             args[j] = 1.0 if j == k else 0.0
         probes.append(tuple(args))
     got = student(probes)
-    want = [float(ev.evaluate(problem.reference, dict(zip(problem.args_order, p)))) for p in probes]
-    scale = max(abs(w) for w in want) if want else 1.0
     if any(g is None or not np.isfinite(g) for g in got):
         return []
+    want = [_exact(problem, p) for p in probes]
+    scale = max(abs(w) for w in want)
     messages = []
     if not _close(got[0], 0.0, scale):
         messages.append(f"{where}, your answer is not 0 when every upstream gradient is 0: "
@@ -50,15 +62,15 @@ def diagnose(problem: ExpressionProblem, student: Evaluate, base: tuple, where: 
         name = pretty(sym.name)
         path = name.lstrip("∇")
         g -= got[0]
-        if _close(g, w, scale, IMPRECISE):
-            continue  # the term is right up to rounding: the value check already says it is imprecise
-        if _close(g, 0.0, scale):
-            messages.append(f"{where}, your answer ignores the path through {path} (the term with {name})")
-        elif _close(w, 0.0, scale):
+        if _close(g, w, scale, AGREE):
+            continue
+        if not problem.reference.has(sym):
             messages.append(f"{where}, your answer has a term with {name}, but no path through {path} "
                             "reaches this quantity")
+        elif _close(g, 0.0, scale):
+            messages.append(f"{where}, your answer ignores the path through {path} (the term with {name})")
         else:
-            messages.append(f"{where}, the term with {name} (the path through {path}) is not right")
+            messages.append(f"{where}, the coefficient of the term with {name} (the path through {path}) is wrong")
     return messages
 
 

@@ -4,6 +4,12 @@ Everything here is about surviving what students actually upload: notebooks cut
 off mid-upload, files saved by old tools, IPython-only syntax that plain Python
 rejects. A problem confined to one cell costs that cell, never the whole file;
 SubmissionError is only for files with nothing gradable in them.
+
+Python syntax is not checked here: cells are compiled in the sandbox child, one
+top-level statement at a time, so that a broken statement costs only itself
+(grader/sandbox/statements.py) and the grader's own process never parses
+student code, whose size is unbounded. What this module does to the text is
+linear in its size.
 """
 from __future__ import annotations
 
@@ -225,14 +231,7 @@ def _prepare_cell(number: int, source: str, problems: list[SourceProblem]) -> Co
             return None
         # A comment, not a deletion, keeps line numbers in later error messages right.
         lines[head] = f"# {lines[head].strip()}  (IPython cell magic: only the body is graded)"
-    source = "\n".join(_neutralise(number, lines, problems))
-    error = _compile_error(source)
-    if error is not None:
-        problems.append(SourceProblem(
-            number, f"cell {number}: {error}; this cell was skipped, so anything it defines is missing"
-        ))
-        return None
-    return CodeCell(number=number, source=source)
+    return CodeCell(number=number, source="\n".join(_neutralise(number, lines, problems)))
 
 
 def _neutralise(number: int, lines: list[str], problems: list[SourceProblem]) -> list[str]:
@@ -310,18 +309,3 @@ class _Scanner:
         if self.quote in ("'", '"') and not ends_with_backslash:
             self.quote = None  # an unterminated one-line string: compile() will report it
         self.continued = self.quote is None and ends_with_backslash
-
-
-def _compile_error(source: str) -> str | None:
-    """Check syntax only: compile() builds a code object and never runs it."""
-    with warnings.catch_warnings():
-        # SyntaxWarnings (`x is 1`, "\d") are the student's style, not a reason
-        # to reject the cell, and must not escape to a caller that treats warnings as errors.
-        warnings.simplefilter("ignore")
-        try:
-            compile(source, "<cell>", "exec", dont_inherit=True)
-        except SyntaxError as e:
-            return f"{type(e).__name__}: {e.msg} (line {e.lineno})"
-        except (ValueError, RecursionError, MemoryError) as e:  # null bytes; absurd nesting
-            return f"{type(e).__name__}: {e}"
-    return None

@@ -25,11 +25,14 @@ from reference.symbolic.derive import unrolled
 from reference.symbolic.graph import grad_symbol
 from reference.symbolic.primitives import sigmoid
 
+from . import cache, regimes
 from .assignment import Assignment, AssignmentError, Question
 from .tasks import TASKS
+from .tasks.base import TaskCase
 
-REGIMES = ("ordinary", "saturated", "stability", "extreme")
-SATURATED_BIAS = (8.0, 30.0)
+EPS = float(np.finfo(np.float64).eps)
+DEGENERATE = 1024   # |expected| within this many ε of the magnitude: indistinguishable from 0
+MAX_DRAWS = 10_000
 SYMPY_FUNCTIONS = {"exp": sp.exp, "log": sp.log, "tanh": sp.tanh, "sigmoid": sigmoid}
 
 
@@ -40,6 +43,8 @@ class Case:
     expected: Any
     magnitude: Any = None   # scale of the rounding a correct float64 answer may carry
     label: str = ""
+    cost: float = 1.0       # cell steps of work, for the case's time limit
+    dropped: tuple = ()     # (what was dropped, value): the reference with one path missing
 
 
 def seed_for(*parts) -> int:
@@ -48,16 +53,8 @@ def seed_for(*parts) -> int:
     return int.from_bytes(digest[:8], "little")
 
 
-REGIME_PHRASES = {
-    "ordinary": "at ordinary inputs",
-    "saturated": "when the gates saturate (|pre-activation| 8…30)",
-    "stability": "with forget gates ≈ 1 and input gates ≈ 0 (T = 1000)",
-    "extreme": "with gates saturated up to |pre-activation| 1000",
-}
-
-
 class ExpressionProblem:
-    phrases = REGIME_PHRASES
+    phrases = regimes.PHRASES
 
     def __init__(self, assignment: Assignment, question: Question):
         self.assignment, self.question = assignment, question
@@ -102,20 +99,23 @@ class ExpressionProblem:
 
     # -- cases ---------------------------------------------------------------
     def point(self, rng: np.random.Generator, regime: str) -> dict:
-        """A float64 forward pass at random weights, with gradient inputs drawn
-        independently: the function must be right for any upstream gradient."""
+        """A forward pass at random weights, with gradient inputs drawn
+        independently: the function must be right for any upstream gradient.
+        Only the leaves come from the generator; the pass itself is exact and
+        each quantity is rounded to float64 once, so no CPU's exp or tanh can
+        change a case."""
         g = self.graph
         leaves = {}
         for name, mat in g.params.items():
             is_bias = g.cell.param(name).shape[1] == "1"
             for s in mat:
                 if is_bias and regime == "saturated":
-                    leaves[s] = float(rng.choice([-1.0, 1.0]) * rng.uniform(*SATURATED_BIAS))
+                    leaves[s] = float(rng.choice([-1.0, 1.0]) * rng.uniform(*regimes.SATURATED_SHIFT))
                 else:
                     leaves[s] = float(rng.normal(0.0, 1.0))
         for s in g.leaves():
             leaves.setdefault(s, float(rng.normal(0.0, 1.0)))
-        env = ev.forward(g, leaves)
+        env = {s: float(v) for s, v in ev.forward(g, leaves, exact=True).items() if s != "dps"}
         for s in self.grad_inputs:
             env[s] = float(rng.normal(0.0, 1.0))
         for s in g.seeds.values():
@@ -133,18 +133,47 @@ class ExpressionProblem:
 
     @lru_cache(maxsize=None)
     def cases(self, regime: str, count: int, seed: int) -> tuple[Case, ...]:
-        """Deterministic per (regime, count, seed), so computed once per process
-        and shared by every submission graded after the first."""
+        """Deterministic per (regime, count, seed): computed once, then shared by every
+        submission of this process and, through the disk cache, of later ones."""
         if regime not in ("ordinary", "saturated"):
             raise AssignmentError(self.assignment.name, self.question.id,
                                   f"expression questions have ordinary and saturated cases, not {regime!r}")
+        return cache.cached(self._key("cases", regime, count, seed), lambda: self._build(regime, count, seed))
+
+    def _key(self, *parts) -> tuple:
+        return (cache.assignment_digest(self.assignment.root), self.assignment.name, self.question.id, *parts)
+
+    def _build(self, regime: str, count: int, seed: int) -> tuple[Case, ...]:
         rng = np.random.default_rng(seed)
-        out = []
-        for _ in range(count):
+        out, draws = [], 0
+        while len(out) < count:
+            draws += 1
+            if draws > MAX_DRAWS:
+                raise AssignmentError(self.assignment.name, self.question.id,
+                                      f"no {regime} case where the answer is not 0 in {MAX_DRAWS} draws")
             env = self.point(rng, regime)
             args = tuple(float(env[s]) for s in self.args_order)
             expected, magnitude = self.expected_at(args)
-            out.append(Case(regime, args, expected, magnitude))
+            # Where saturation rounds a gate to exactly 0 or 1, the true answer at the
+            # rounded inputs can be 0 to within rounding: such a case cannot tell any
+            # formula from `return 0`, so it is drawn again.
+            if abs(expected) <= DEGENERATE * EPS * abs(magnitude):
+                continue
+            out.append(Case(regime, args, expected, magnitude, dropped=self.dropped_at(args)))
+        return tuple(out)
+
+    def dropped_at(self, args: tuple) -> tuple[tuple[str, float], ...]:
+        """The reference with one upstream gradient's path removed, exactly at ``args``:
+        answers a correct one must never be confused with."""
+        env = {s: mpmath.mpf(v) for s, v in zip(self.args_order, args)}
+        env["dps"] = ev.required_dps(args)
+        out = []
+        for sym in self.grad_inputs:
+            if self.reference.has(sym):
+                without = self.reference.subs(sym, 0)
+                name = pretty(sym.name)
+                out.append((f"without the path through {name.lstrip('∇')} (the term with {name})",
+                            float(ev.evaluate(without, env, exact=True)) if without.free_symbols else float(without)))
         return tuple(out)
 
     # -- symbolic ------------------------------------------------------------
@@ -171,15 +200,42 @@ class TaskProblem:
                                   f"unknown task {question.task!r}; known: {', '.join(sorted(TASKS))}") from None
         self.task = task_cls(**dict(question.options))
         # A task may describe its kinds of input in its own words (an RNN has no gates).
-        self.phrases = {**REGIME_PHRASES, **getattr(self.task, "phrases", {})}
+        self.phrases = {**regimes.PHRASES, **getattr(self.task, "phrases", {})}
+
+    def _key(self, *parts) -> tuple:
+        return (cache.assignment_digest(self.assignment.root), self.assignment.name, self.question.id,
+                self.question.task, self.question.options, *parts)
 
     @lru_cache(maxsize=None)
     def cases(self, regime: str, count: int, seed: int) -> tuple[Case, ...]:
         if regime not in self.task.regimes:
             raise AssignmentError(self.assignment.name, self.question.id,
                                   f"task {self.question.task!r} has no {regime!r} cases; it has {self.task.regimes}")
+        return cache.cached(self._key("cases", regime, count, seed), lambda: self._build(regime, count, seed))
+
+    def _build(self, regime: str, count: int, seed: int) -> tuple[Case, ...]:
         rng = np.random.default_rng(seed)
-        return tuple(Case(regime, *self.task.case(rng, regime)) for _ in range(count))
+        out = []
+        for _ in range(count):
+            made = self.task.case(rng, regime)
+            if not isinstance(made, TaskCase):
+                raise TypeError(f"task {self.question.task!r} must return a TaskCase, not {type(made).__name__}")
+            out.append(Case(regime, made.args, made.expected, made.magnitude, made.label, made.cost, made.dropped))
+        return tuple(out)
+
+    @lru_cache(maxsize=None)
+    def gradcheck_cases(self, count: int, seed: int) -> tuple[Case, ...]:
+        """Ordinary cases whose expected value is the task's finite difference of the
+        exact forward pass: an oracle independent of the backward pass, and more
+        exact (1e-20) than any tolerance it is compared with."""
+        def build():
+            out = []
+            for c in self.cases("ordinary", count, seed):
+                fd = self.task.finite_difference(c.args)
+                out.append(Case(c.regime, c.args, fd, c.magnitude, c.label + " (against finite differences)",
+                                c.cost, c.dropped))
+            return tuple(out)
+        return cache.cached(self._key("gradcheck", count, seed), build)
 
 
 @lru_cache(maxsize=None)
@@ -187,6 +243,9 @@ def problem_for(assignment: Assignment, question: Question):
     if question.kind == "expression":
         return ExpressionProblem(assignment, question)
     return TaskProblem(assignment, question)
+
+
+cache.RECORDS["Case"] = Case
 
 
 def validate(assignment: Assignment, question: Question) -> None:

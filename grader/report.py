@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from . import textsafe
 
 SCHEMA_VERSION = 1
 
@@ -49,7 +52,9 @@ class Report:
     seconds: float = field(default=0.0, compare=False)
 
     def to_dict(self) -> dict:
-        data = asdict(self)
+        """The JSON form. Every string is stripped of escapes and control
+        characters: whoever prints a field of it must not be fooled by one."""
+        data = textsafe.sanitize(asdict(self))
         data["schema"] = SCHEMA_VERSION
         for q in data["questions"]:
             for t, test in zip(q["tests"], self._tests_of(q["name"])):
@@ -75,29 +80,43 @@ class Report:
                       grader_error=data.get("grader_error", ""), seconds=data.get("seconds", 0.0))
 
 
-def _points(x: float) -> str:
-    return f"{x:g}"
+def points(x: float) -> str:
+    """A score as people read it: at most two decimals, halves rounded up as
+    on paper (2.125 -> 2.13, not the float's 2.12), no trailing zeros (0.5, 33)."""
+    d = Decimal(repr(float(x))).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    s = f"{d:f}".rstrip("0").rstrip(".")
+    return "0" if s == "-0" else s
+
+
+def _lines(text: str, indent: str) -> list[str]:
+    """A message, cleaned, with its continuation lines indented under it."""
+    return [indent + line if k else line for k, line in enumerate(textsafe.clean(text).split("\n"))]
 
 
 def render_text(report: Report, show_hidden: bool = True) -> str:
-    """A per-question table, then every message a student can act on."""
-    lines = [f"{report.submission} — {report.assignment}: {_points(report.score)} / {_points(report.max_score)}"]
+    """A per-question table, then every message a student can act on.
+
+    Everything from the submission is cleaned (textsafe): a message must not be
+    able to move the cursor and print a score of its own."""
+    one = textsafe.one_line
+    lines = [f"{one(report.submission)} — {one(report.assignment)}: "
+             f"{points(report.score)} / {points(report.max_score)}"]
     if report.grader_error:
-        lines.append(f"  GRADER ERROR (not the student's fault): {report.grader_error}")
+        lines += _lines(f"  GRADER ERROR (not the student's fault): {report.grader_error}", "    ")
     for m in report.messages:
-        lines.append(f"  note: {m}")
+        lines += _lines(f"  note: {m}", "        ")
     width = max((len(q.name) + len(q.function) for q in report.questions), default=10) + 3
     for q in report.questions:
-        label = f"{q.name} {q.function}".ljust(width)
-        score = "manual" if q.manual else f"{_points(q.score)}/{_points(q.max_score)}"
-        lines.append(f"  {label} {score:>9}  {q.title}")
+        label = one(f"{q.name} {q.function}").ljust(width)
+        score = "manual" if q.manual else f"{points(q.score)}/{points(q.max_score)}"
+        lines.append(f"  {label} {score:>9}  {one(q.title)}")
         for t in q.tests:
             if t.visibility != "visible" and not show_hidden:
                 continue
             mark = "ok " if t.status == "passed" else "FAIL"
             for k, m in enumerate(t.messages or ("",)):
-                prefix = f"      {mark} {t.check:<10}" if k == 0 else " " * 21
-                lines.append(f"{prefix} {m}".rstrip())
+                prefix = f"      {mark} {one(t.check):<10}" if k == 0 else " " * 21
+                lines += [line.rstrip() for line in _lines(f"{prefix} {m}", " " * 22)]
         for m in q.messages:
-            lines.append(f"      {m}")
+            lines += _lines(f"      {m}", "        ")
     return "\n".join(lines)

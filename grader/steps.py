@@ -10,6 +10,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import scoring
 from .assignment import Assignment, Question
 from .checks import CHECKS, CheckContext, Verdict
 from .notebook import load_submission
@@ -20,6 +21,9 @@ from .sandbox import Limits, Sandbox, SandboxError, Setup
 from .source import Submission, SubmissionError
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+NOT_SCORED = ("not run: the answer is not yet right at ordinary inputs, and the robustness of a formula is "
+              "only scored once it is right (see the checks above)")
+NO_CREDIT = "no credit: this check passed, but the question's other checks at ordinary inputs did not"
 
 
 @dataclass(frozen=True)
@@ -97,9 +101,9 @@ class CheckQuestions(Step):
         notes = [p.message for p in (executed.read.submission.problems if executed.read.submission else ())]
         if executed.setup is not None:
             for cell in executed.setup.cells:
+                notes.extend(cell.notes)
                 if cell.status != "ok":
-                    notes.append(f"cell {cell.number} {cell.message}; what it defines after that point is missing"
-                                 if cell.status == "error" else f"cell {cell.number}: {cell.message}")
+                    notes.append(f"cell {cell.number}: {cell.message}")
         return tuple(notes)
 
     def _question(self, executed: Executed, q: Question) -> QuestionResult:
@@ -107,29 +111,47 @@ class CheckQuestions(Step):
             return QuestionResult(q.id, q.title, "", 0.0, q.points, ("graded by hand",), manual=True)
         reason = self._unusable(executed, q)
         if reason:
-            tests = tuple(TestResult(f"{q.id} {spec.label}", spec.check, 0.0, self._share(q, spec),
-                                     spec.visibility, (reason,)) for spec in q.checks)
+            shares = scoring.split(q.points, [spec.weight for spec in q.checks])
+            tests = tuple(TestResult(f"{q.id} {spec.label}", spec.check, 0.0, scoring.to_points(share),
+                                     spec.visibility, (reason,)) for spec, share in zip(q.checks, shares))
             return QuestionResult(q.id, q.title, ", ".join(q.student_functions), 0.0, q.points, (reason,), tests)
         ctx = CheckContext(executed.read.job.assignment, q, problem_for(executed.read.job.assignment, q),
                            executed.box)
-        tests = []
-        for spec in q.checks:
-            try:
-                verdict = CHECKS[spec.check]().run(ctx, spec)
-            except Exception as exc:  # a bug of ours must not become a student's silent zero
-                verdict = Verdict(0.0, (f"GRADER ERROR in the {spec.check} check (not your fault; tell the "
-                                        f"course staff): {type(exc).__name__}: {exc}",))
-                traceback.print_exc()
-            share = self._share(q, spec)
-            tests.append(TestResult(f"{q.id} {spec.label}", spec.check, round(share * verdict.fraction, 9),
-                                    share, spec.visibility, verdict.messages))
-        score = round(sum(t.score for t in tests), 6)
-        hint = (f"hint: {q.hint}",) if q.hint and score < q.points else ()
-        return QuestionResult(q.id, q.title, ", ".join(q.student_functions), score, q.points, hint, tuple(tests))
+        shares = scoring.split(q.points, [spec.weight for spec in q.checks])
+        deciding = [CHECKS[spec.check].decides(spec) for spec in q.checks]
+        partial = [bool(spec.option("partial_credit", False)) for spec in q.checks]
+        verdicts: list[Verdict | None] = [None] * len(q.checks)
+        # The deciding checks first: the others only matter for a formula already right.
+        for k in sorted(range(len(q.checks)), key=lambda k: not deciding[k]):
+            right = all(verdicts[j].passed for j in range(len(q.checks)) if deciding[j] and verdicts[j])
+            if deciding[k] or partial[k] or right:
+                verdicts[k] = self._run_check(ctx, q.checks[k])
+            else:
+                verdicts[k] = Verdict(0.0, (NOT_SCORED,))
+        right = all(v.passed for v, d in zip(verdicts, deciding) if d)
+        tests, units = [], 0
+        for spec, share, verdict, part in zip(q.checks, shares, verdicts, partial):
+            got = scoring.earned(share, verdict.fraction, verdict.passed, part, right)
+            units += got
+            messages = verdict.messages
+            if not right and not part and verdict.passed and verdict.messages != (NOT_SCORED,):
+                messages = messages + (NO_CREDIT,)
+            tests.append(TestResult(f"{q.id} {spec.label}", spec.check, scoring.to_points(got),
+                                    scoring.to_points(share), spec.visibility, messages))
+        # The hint is the assignment's general reminder, not a diagnosis: say so.
+        hint = (f"hint (a reminder for this question, not a diagnosis of your answer): {q.hint}",) \
+            if q.hint and units < scoring.to_units(q.points) else ()
+        return QuestionResult(q.id, q.title, ", ".join(q.student_functions), scoring.to_points(units), q.points,
+                              hint, tuple(tests))
 
     @staticmethod
-    def _share(q: Question, spec) -> float:
-        return q.points * spec.weight / sum(s.weight for s in q.checks)
+    def _run_check(ctx: CheckContext, spec) -> Verdict:
+        try:
+            return CHECKS[spec.check]().run(ctx, spec)
+        except Exception as exc:  # a bug of ours must not become a student's silent zero
+            traceback.print_exc()
+            return Verdict(0.0, (f"GRADER ERROR in the {spec.check} check (not your fault; tell the "
+                                 f"course staff): {type(exc).__name__}: {exc}",))
 
     @staticmethod
     def _unusable(executed: Executed, q: Question) -> str:
@@ -170,6 +192,7 @@ class WriteReport(Step):
         auto = [q for q in checked.questions if not q.manual]
         return Report(
             assignment=job.assignment.name, submission=job.path.name,
-            score=round(sum(q.score for q in auto), 6), max_score=round(sum(q.max_score for q in auto), 6),
+            score=scoring.to_points(sum(scoring.to_units(q.score) for q in auto)),
+            max_score=scoring.to_points(sum(scoring.to_units(q.max_score) for q in auto)),
             questions=checked.questions, messages=tuple(messages), grader_error=executed.grader_error,
             seconds=round(time.monotonic() - job.started, 3))

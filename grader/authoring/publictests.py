@@ -1,8 +1,9 @@
 """The public tests of an assignment, as plain JSON for the student notebook.
 
-The cases come from the grader's own check classes, with the grader's own
-seeds, so a student running ``check("q3")`` meets bit for bit the inputs and
-expected values of the autograder's public numeric tests. Only checks that are
+The cases come from the grader's own check classes, with seeds of their own
+("public"), so a student running ``check("q3")`` meets the same kind of inputs,
+checked the same way, as the autograder's public numeric tests, but not the
+graded cases themselves. Only checks that are
 neither hidden nor held back (``visibility`` other than "visible") are
 embedded; every hidden case stays out of the notebook.
 """
@@ -39,8 +40,11 @@ def runs_in_notebook(spec: CheckSpec) -> bool:
 
 
 def check_cases(assignment: Assignment, question: Question, spec: CheckSpec) -> list:
-    """Exactly the cases the grader's check builds, by calling the check itself."""
-    ctx = CheckContext(assignment, question, problem_for(assignment, question), box=None)
+    """Cases built by the grader's own check, with the notebook's own seeds: the
+    same kind of inputs and the same exact expected values as the graded public
+    tests, but never the graded cases themselves, so a lookup table of the
+    notebook's cases earns nothing."""
+    ctx = CheckContext(assignment, question, problem_for(assignment, question), box=None, purpose="public")
     return list(CHECKS[spec.check]().cases(ctx, spec))
 
 

@@ -5,6 +5,8 @@ from ..assignment import CheckSpec
 from ..compare import as_number
 from ..diagnose import diagnose
 from ..problems import ExpressionProblem
+from ..compare import compare
+from ..regimes import DECIDING, phrase
 from .base import Check, CheckContext, Verdict, run_cases, summarize, tolerance
 
 
@@ -36,11 +38,31 @@ class NumericCheck(Check):
         verdict = summarize(outcomes, spec.hidden, ctx.question.param_names, ctx.problem.phrases)
         if isinstance(ctx.problem, ExpressionProblem):
             verdict = Verdict(verdict.fraction, verdict.messages + tuple(self._diagnosis(ctx, outcomes)))
+        else:
+            verdict = Verdict(verdict.fraction, verdict.messages + tuple(self._known_mistake(ctx, outcomes, spec)))
         return verdict
 
     @staticmethod
+    def _known_mistake(ctx: CheckContext, outcomes, spec: CheckSpec) -> list[str]:
+        """Name the mistake when a wrong answer at ordinary inputs is exactly the
+        reference with one path dropped: a diagnosis, not a guess."""
+        tol = tolerance(spec)
+        for o in outcomes:
+            if o.mismatch is None or o.mismatch.kind != "value" or o.case.regime != DECIDING:
+                continue
+            for name, value in o.case.dropped:
+                if compare(o.result.value, value, o.case.magnitude, tol) is None:
+                    return [f"{phrase(o.case.regime, ctx.problem.phrases)}, your answer is the right one "
+                            f"with one mistake: {name}"]
+            return []
+        return []
+
+    @staticmethod
     def _diagnosis(ctx: CheckContext, outcomes) -> list[str]:
-        wrong = next((o for o in outcomes if o.mismatch is not None and o.mismatch.kind == "value"), None)
+        # Only ordinary inputs can tell which path is wrong: where gates saturate, a
+        # right term and a wrong one may both vanish.
+        wrong = next((o for o in outcomes if o.mismatch is not None and o.mismatch.kind == "value"
+                      and o.case.regime == DECIDING), None)
         if wrong is None:
             return []
 

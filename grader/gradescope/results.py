@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 from ..report import QuestionResult, Report, TestResult
+from ..textsafe import clean
 from .layout import Manifest
 
 FORMAT = "md"
@@ -30,12 +31,13 @@ MINIMAL = {"score": 0, "output": "The autograder failed; this is not a problem w
 
 def md(text: str) -> str:
     """Plain text shown literally by Gradescope's Markdown: a student's
-    `grad_h_T` must not turn into italics, nor a `<` into HTML."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    `grad_h_T` must not turn into italics, nor a `<` into HTML; control
+    characters a submission printed are stripped first."""
+    return _MD_SPECIAL.sub(r"\\\1", clean(text))
 
 
 def _points(x: float) -> str:
-    return f"{round(x, 4):g}"
+    return f"{round(x, 2):g}"
 
 
 def _bullets(messages) -> str:
@@ -128,7 +130,7 @@ def load_schema(source: Path) -> dict:
 
 def problems(doc: dict, schema: dict) -> list[str]:
     """Why ``doc`` is not a valid results.json ([] if it is), JSON encoding included."""
-    # jsonschema is not pinned here, but nbformat (pinned) requires it.
+    # jsonschema is a pinned runtime dependency (requirements.txt).
     import jsonschema
 
     try:

@@ -4,6 +4,7 @@
         setup = box.setup()                      # runs every cell once
         result = box.call("lstm_step", [x, h, c])
         if result.status == "ok": ...            # result.value is plain data
+        results = box.call_many("lstm_step", cases, timeouts=[1.0, 30.0])  # a limit per call
 
 Only plain data comes back (see wire.py); SymPy results arrive as
 :class:`ExprTree` and are rebuilt by the grader with :func:`to_sympy`.

@@ -1,9 +1,11 @@
 """Child side of the grading sandbox:  python -I child.py READ_FD WRITE_FD
 
 Runs one submission's cells and calls for the grader (runner.py) and speaks
-only plain data back over two pipes. It is a single self-contained script on
-purpose: isolated mode gives it no access to the grader package, and anything
-it imported from there would be one more thing student code could reach.
+only plain data back over two pipes. It is self-contained on purpose: isolated
+mode gives it no access to the grader package, and anything it imported from
+there would be one more thing student code could reach. Its one helper,
+statements.py (standard library only), is loaded by path from this script's
+own folder, where process.py stages it next to every copy of this script.
 
 Student code shares this process, so nothing here is a security boundary on
 its own: the parent's wall-clock kill is the guarantee for time, rlimits for
@@ -34,10 +36,25 @@ import signal
 import stat
 import struct
 import sys
+import time
 import types
 import warnings
 
 import numpy as np
+
+
+def _load_sibling(name):
+    """A module from this script's folder, loaded by path: sys.path holds
+    neither that folder (isolated mode) nor, after lock_down, the grader."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".py")
+    module = types.ModuleType("_sandbox_" + name)
+    module.__file__ = path
+    with open(path, encoding="utf-8") as fh:
+        exec(compile(fh.read(), path, "exec", dont_inherit=True), module.__dict__)
+    return module
+
+
+_statements = _load_sibling("statements")
 
 HEADER = struct.Struct(">I")
 _read, _write = os.read, os.write
@@ -54,7 +71,9 @@ _BUILTINS = dict(_builtins)
 _setitimer, _set_handler, _ITIMER_REAL, _SIGALRM = (
     signal.setitimer, signal.signal, signal.ITIMER_REAL, signal.SIGALRM)
 _str_add, _bytes_decode = str.__add__, bytes.decode
+_monotonic = time.monotonic
 _INT_BITS = 3330  # about 1000 decimal digits; exprtree.MAX_INT_DIGITS on the parent side
+MAX_NOTES = 20   # failed statements reported per cell; the rest are only counted
 
 
 class _SoftTimeout(BaseException):
@@ -570,14 +589,18 @@ def _where(tb):
     return found
 
 
-def _describe(exc, verb="raised"):
+def _exception_text(exc):
     try:
         text = str(exc).strip()
     except BaseException:
         text = "(the exception's message could not be shown)"
     if len(text) > 500:
         text = text[:500] + "..."
-    message = f"{verb} {type(exc).__name__}: {text}" if text else f"{verb} {type(exc).__name__}"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _describe(exc, verb="raised"):
+    message = f"{verb} {_exception_text(exc)}"
     where = _where(exc.__traceback__)
     return f"{message} ({where})" if where else message
 
@@ -590,7 +613,6 @@ class Session:
         sys.modules["__main__"] = module  # `import __main__` finds the notebook, as in Jupyter
         self.ns = module.__dict__
         self.before_cells = dict(self.ns)
-        self.timed_out = set()
         self.kit_cache = None
         self.symbols = {}
         # Student code sees (and may change) its own copy of the builtins; the
@@ -659,24 +681,63 @@ class Session:
             message = message[:1997] + "..."
         return status, message, value, cap.text()
 
+    def timed(self, work, timeout):
+        """Protocol work on student data (parsing a cell) under the cell's
+        timer, with the builtins this script started with."""
+        _set_handler(_SIGALRM, _on_alarm)
+        try:
+            _setitimer(_ITIMER_REAL, max(timeout, 0.001))
+            try:
+                return "ok", "", work()
+            finally:
+                _setitimer(_ITIMER_REAL, 0)
+        except _SoftTimeout:
+            return "timeout", "", None
+        except MemoryError:
+            limit = self.cfg["memory_bytes"] / 2**20
+            return "error", (f"ran out of memory reading the cell (the limit is {limit:.0f} MB); "
+                             "the cell did not run"), None
+
     def run(self, req):
         kind, number = req["kind"], req.get("cell")
         filename = f"<cell {number}>" if kind == "cell" else "<grader preamble>"
         source = req["source"]
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        if kind == "preamble":
+            return self.preamble(source, filename, req["timeout"])
+        start = _monotonic()
+        status, message, items = self.timed(lambda: _statements.plan(source, filename),
+                                            req["timeout"])
+        if status != "ok":
+            return {"status": status, "message": message, "output": "", "notes": []}
+        run = _statements.Run(items)
+        status, message, _, output = self.guarded(
+            lambda: run.execute(self.ns, (_SoftTimeout, SystemExit), self.statement_error),
+            req["timeout"] - (_monotonic() - start))
+        if status == "exit":
+            status, message = "error", message + "; the rest of the cell was skipped"
+        notes, more = run.notes(MAX_NOTES)
+        return {"status": status, "message": message, "output": output, "notes": notes,
+                "more": more}
+
+    def statement_error(self, exc):
+        """What the grader is told about a top-level statement that raised."""
+        if isinstance(exc, MemoryError):
+            limit = self.cfg["memory_bytes"] / 2**20
+            text = f"ran out of memory (the limit is {limit:.0f} MB)"
+        else:
+            text = _exception_text(exc)
+        return {"kind": "error", "error": text, "where": _where(exc.__traceback__)}
+
+    def preamble(self, source, filename, timeout):
+        """The grader's own code: one unit, and any failure is fatal to grading."""
         try:
             code = compile(source, filename, "exec", dont_inherit=True)
         except (SyntaxError, ValueError) as exc:
-            line = getattr(exc, "lineno", None)
-            where = f" (cell {number}, line {line})" if kind == "cell" and line else ""
             text = getattr(exc, "msg", None) or str(exc)
-            return {"status": "error", "output": "",
-                    "message": f"{type(exc).__name__}: {text}{where}; the cell did not run"}
-        status, message, _, output = self.guarded(lambda: exec(code, self.ns), req["timeout"])
-        if status == "exit":
-            status, message = "error", message + "; the rest of the cell was skipped"
-        if kind == "preamble":
-            self.before_cells = dict(self.ns)
+            return {"status": "error", "output": "", "message": f"{type(exc).__name__}: {text}"}
+        status, message, _, output = self.guarded(lambda: exec(code, self.ns), timeout)
+        self.before_cells = dict(self.ns)
         return {"status": status, "message": message, "output": output}
 
     def functions(self, req):
@@ -709,9 +770,6 @@ class Session:
         fn = self.ns.get(name, self)
         for index, (args, kwargs) in enumerate(req["calls"]):
             base = {"index": index, "value": None, "output": ""}
-            if name in self.timed_out:
-                yield dict(base, status="timeout", skipped=True, message="")
-                continue
             if fn is self:
                 yield dict(base, status="error",
                            message=f"{name} is not defined in your notebook (check its name "
@@ -730,12 +788,10 @@ class Session:
                     np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
                 warnings.simplefilter("always")
                 status, message, value, output = self.guarded(
-                    lambda: fn(*args, **kwargs), req["timeout"], encoder.encode)
+                    lambda: fn(*args, **kwargs), req["timeouts"][index], encoder.encode)
             base["warnings"] = _warning_texts(caught)
             base["mutated"] = _mutated(args, before)
-            if status == "timeout":
-                self.timed_out.add(name)
-            elif status == "exit":
+            if status == "exit":
                 status, message = "error", message + " instead of returning a value"
             yield dict(base, status=status, message=message, output=output,
                        value=value if status == "ok" else None)

@@ -22,6 +22,8 @@ from .exprtree import MAX_DEPTH, MAX_NODES
 from .mplcache import matplotlib_config_dir
 
 CHILD_SCRIPT = Path(__file__).with_name("child.py")
+# Modules child.py loads by path from its own folder; staged next to every copy of it.
+CHILD_HELPERS = (Path(__file__).with_name("statements.py"),)
 BLOCKED_IMPORTS = ("grader", "reference")
 
 
@@ -260,13 +262,16 @@ def _stage(top: str, run_as: RunAs | None) -> tuple[str, str, dict]:
     in a folder that user cannot read, so a copy goes into ``top`` (root-owned,
     enterable but not writable by the child, so the child cannot swap the copy
     a restarted child will run) next to ``work/``, the only folder it owns.
+    The helpers child.py loads from its own folder are copied alongside.
     """
     if run_as is None:
         return top, str(CHILD_SCRIPT), {}
     os.chmod(top, 0o711)
     script = os.path.join(top, "child.py")
-    shutil.copyfile(CHILD_SCRIPT, script)
-    os.chmod(script, 0o644)
+    for source, target in [(CHILD_SCRIPT, script)] + [
+            (helper, os.path.join(top, helper.name)) for helper in CHILD_HELPERS]:
+        shutil.copyfile(source, target)
+        os.chmod(target, 0o644)
     work = os.path.join(top, "work")
     os.mkdir(work, 0o700)
     os.chown(work, run_as.uid, run_as.gid)

@@ -5,18 +5,28 @@ a deadline, then SIGKILL the child's whole process group), caps what it reads,
 and accepts nothing from the child but frames that decode to plain data. The
 child's own soft timeout and rlimits only make the common cases cheaper: a loop
 interrupted in the child costs no restart.
+
+A call that times out costs that call only: every later call is still made,
+in a fresh child if the old one had to be killed. What bounds a hostile
+submission is Limits.restarts (fresh children after crashes) and
+Limits.slow_call_seconds (wall time all calls that time out may use, replays
+after kills included): past either, further calls are refused with a message.
+Calls that finish are never charged, and cells are bounded by setup_timeout.
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 import weakref
 from dataclasses import dataclass
+from numbers import Real
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..source import CodeCell
 from . import wire
+from .notes import statement_notes
 from .process import RunAs, SandboxError, _Child, _Gone, _shutdown
 
 # A slow machine must not make the student's setup fail: the child's own
@@ -36,17 +46,35 @@ class Limits:
     cpu_seconds: int = 600             # RLIMIT_CPU backstop over the child's whole life
     file_bytes: int = 64 << 20         # RLIMIT_FSIZE: largest file student code may write
     grace: float = 1.0                 # wall time past a soft timeout before the parent kills
-    restarts: int = 10                 # fresh children per Sandbox before calls are refused
+    # Fresh children per Sandbox after a call crashed the child (os._exit, a
+    # signal, garbage on the pipe, the OOM killer) before further calls are refused.
+    restarts: int = 10
+    # Wall time per Sandbox that calls which time out may use in total (their
+    # limit, and for a call the parent had to kill, the grace and the replay of
+    # the cells in a fresh child). A timeout costs only its own call until this
+    # is used up; then further calls are refused, so that a function that hangs
+    # on every case cannot hold grading for cases x call_timeout.
+    slow_call_seconds: float = 120.0
     seed: int = 0                      # random and numpy.random, reset before every call
     run_as: RunAs | None = None        # None: the child runs as the grader's own user
 
 
 @dataclass(frozen=True)
 class CellOutcome:
+    """How one cell ended, and what went wrong on the way.
+
+    A cell runs one top-level statement at a time: a statement that raises, or
+    that cannot be compiled, is skipped and noted in ``notes`` (full sentences,
+    e.g. "cell 3, line 1 (`import torch`): ModuleNotFoundError: No module named
+    'torch'; the rest of the cell still ran") and the cell goes on, so its
+    status can be "ok" with notes. "error" means sys.exit() stopped the cell
+    (or it could not be read at all), "timeout" and "crash" that the rest of the
+    cell did not run; ``message`` says which, and is "" when ok."""
     number: int
     status: str      # "ok" | "error" | "timeout" | "crash"
-    message: str     # "" when ok
+    message: str
     output: str
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,8 +128,10 @@ class Sandbox:
         self._outcomes: dict[int, CellOutcome] = {}
         self._bad: set[int] = set()
         self._functions: tuple | None = None
-        self._timed_out: dict[str, str] = {}
         self._spawns = 0
+        self._crashes = 0          # calls after which the child had died
+        self._slow_seconds = 0.0   # wall time spent in calls that timed out
+        self._killed = False       # the last child was killed for time (its replay is charged)
         self._next_id = 0
 
     def __enter__(self) -> "Sandbox":
@@ -209,7 +239,9 @@ class Sandbox:
                 status = "error"
             elif status not in ("ok", "error"):
                 status, message = "crash", f"unexpected status {status!r}"
-            self._record(CellOutcome(cell.number, status, message, _text(reply.get("output"))))
+            notes = statement_notes(cell.number, reply.get("notes"), reply.get("more"))
+            self._record(CellOutcome(cell.number, status, message, _text(reply.get("output")),
+                                     notes))
         return False
 
     def _record(self, outcome: CellOutcome) -> None:
@@ -239,86 +271,122 @@ class Sandbox:
 
     def call(self, function: str, args: Sequence = (), kwargs: Mapping | None = None, *,
              timeout: float | None = None) -> CallResult:
-        return self._calls(function, [(args, kwargs or {})], timeout)[0]
+        return self._calls(function, [(args, kwargs or {})], [self._limit(timeout)])[0]
 
     def call_many(self, function: str, arg_lists: Sequence[Sequence], *,
-                  timeout: float | None = None) -> list[CallResult]:
-        """Call ``function`` once per argument list, in one round trip; each
-        call has its own timeout budget."""
-        return self._calls(function, [(args, {}) for args in arg_lists], timeout)
+                  timeout: float | None = None,
+                  timeouts: Sequence[float | None] | None = None) -> list[CallResult]:
+        """Call ``function`` once per argument list, in one round trip. Each
+        call has its own time limit: ``timeouts[k]`` seconds for call k if
+        given (None entries, like ``timeouts`` None, mean ``timeout``, itself
+        defaulting to Limits.call_timeout). A call that times out does not stop
+        the others."""
+        if timeouts is None:
+            limits = [self._limit(timeout)] * len(arg_lists)
+        else:
+            timeouts = list(timeouts)
+            if len(timeouts) != len(arg_lists):
+                raise ValueError(f"timeouts has {len(timeouts)} entries for "
+                                 f"{len(arg_lists)} calls")
+            limits = [self._limit(t if t is not None else timeout) for t in timeouts]
+        return self._calls(function, [(args, {}) for args in arg_lists], limits)
 
-    def _calls(self, function: str, calls: list, timeout: float | None) -> list[CallResult]:
+    def _limit(self, timeout: float | None) -> float:
+        if timeout is None:
+            return self.limits.call_timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, Real) or not (
+                math.isfinite(timeout) and timeout > 0):
+            raise ValueError(f"a call's time limit must be a positive number of seconds, "
+                             f"not {timeout!r}")
+        return float(timeout)
+
+    def _calls(self, function: str, calls: list, timeouts: list[float]) -> list[CallResult]:
         if not isinstance(function, str):
             raise TypeError(f"function must be a name (str), not {type(function).__name__}")
-        timeout = self.limits.call_timeout if timeout is None else timeout
         encoded = [[wire.encode(list(args)), wire.encode(dict(kwargs))] for args, kwargs in calls]
         self.setup()
         results: list[CallResult | None] = [None] * len(calls)
         start = 0
         while start < len(calls):
-            if function in self._timed_out:
-                skip = CallResult("timeout", None, f"was not run: an earlier call of {function} "
-                                  f"{self._timed_out[function]}", "")
-                results[start:] = [skip] * (len(calls) - start)
+            refused = self._refusal()
+            if refused is not None:
+                results[start:] = [refused] * (len(calls) - start)
                 break
             if self._holder[0] is None:
-                if self._spawns > self.limits.restarts:
-                    refuse = CallResult("crash", None, "was not run: your code crashed or hung "
-                                        "too many times", "")
-                    results[start:] = [refuse] * (len(calls) - start)
-                    break
+                began = time.monotonic()
                 self._boot()
-            start = self._batch(function, encoded, start, timeout, results)
+                if self._killed:  # replaying the cells is part of what the slow call cost
+                    self._slow_seconds += time.monotonic() - began
+                    self._killed = False
+            start = self._batch(function, encoded, start, timeouts, results)
         return results  # type: ignore[return-value]
 
-    def _batch(self, function: str, encoded: list, start: int, timeout: float,
+    def _refusal(self) -> CallResult | None:
+        """Why no more calls may be made, or None."""
+        if self._holder[0] is None and self._crashes > self.limits.restarts:
+            return CallResult("crash", None, "was not run: your code crashed too many times", "")
+        if self._slow_seconds >= self.limits.slow_call_seconds:
+            return CallResult("timeout", None, (
+                "was not run: earlier calls that did not finish in time used up the "
+                f"{self.limits.slow_call_seconds:g} s a submission may spend on them"), "")
+        return None
+
+    def _batch(self, function: str, encoded: list, start: int, timeouts: list[float],
                results: list) -> int:
         """Send calls[start:] in one frame, read replies until one fails for
         good. Returns the index of the first call still without a result."""
         child = self._holder[0]
         rid = self._rid()
+        grace = self.limits.grace
+        began = time.monotonic()
         try:
             child.send({"op": "call", "id": rid, "function": function,
-                        "calls": encoded[start:], "timeout": timeout},
-                       time.monotonic() + timeout + self.limits.grace)
+                        "calls": encoded[start:], "timeouts": timeouts[start:]},
+                       began + timeouts[start] + grace)
         except _Gone as gone:
-            results[start] = self._gone(function, timeout, gone)
+            results[start] = self._gone(timeouts[start], gone, began)
             return start + 1
         for index in range(start, len(encoded)):
             try:
-                reply = child.recv(time.monotonic() + timeout + self.limits.grace)
+                reply = child.recv(time.monotonic() + timeouts[index] + grace)
                 if reply.get("id") != rid or reply.get("index") != index - start:
                     raise child._garbage(f"reply {reply.get('id')!r}/{reply.get('index')!r} "
                                          f"to request {rid}/{index - start}")
-                results[index] = self._result(function, timeout, reply)
+                results[index] = self._result(timeouts[index], reply)
             except _Gone as gone:
-                results[index] = self._gone(function, timeout, gone)
+                results[index] = self._gone(timeouts[index], gone, began)
                 return index + 1
             if reply.get("fatal"):
                 _shutdown(self._holder)
+                self._crashes += 1
                 return index + 1
+            now = time.monotonic()
+            if results[index].status == "timeout":
+                self._slow_seconds += now - began
+                if self._slow_seconds >= self.limits.slow_call_seconds:
+                    # The child would go on with the rest of the batch on its own.
+                    _shutdown(self._holder)
+                    return index + 1
+            began = now
         return len(encoded)
 
-    def _gone(self, function: str, timeout: float, gone: _Gone) -> CallResult:
+    def _gone(self, timeout: float, gone: _Gone, began: float) -> CallResult:
         _shutdown(self._holder)
         if gone.status == "timeout":
+            self._slow_seconds += time.monotonic() - began
+            self._killed = True
             message = gone.message or _timeout_message(timeout, "") + "; it was stopped"
-            self._timed_out[function] = gone.message or f"did not finish within {timeout:g} s"
             return CallResult("timeout", None, message, "")
+        self._crashes += 1
         return CallResult(gone.status, None, gone.message, "")
 
-    def _result(self, function: str, timeout: float, reply: dict) -> CallResult:
+    def _result(self, timeout: float, reply: dict) -> CallResult:
         status = _text(reply.get("status"))
         message, output = _text(reply.get("message")), _text(reply.get("output"))
         if status not in CALL_STATUSES:
             raise _Gone("crash", f"unexpected status {status[:40]!r}")
         if status == "timeout":
-            if reply.get("skipped"):
-                earlier = self._timed_out.get(function, f"did not finish within {timeout:g} s")
-                message = f"was not run: an earlier call of {function} {earlier}"
-            else:
-                message = _timeout_message(timeout, message)
-                self._timed_out.setdefault(function, f"did not finish within {timeout:g} s")
+            message = _timeout_message(timeout, message)
         value = None
         if status == "ok":
             try:

@@ -1,11 +1,11 @@
 """Numeric references for questions whose answer is not a single derived expression.
 
-A task builds one test case at a time: ``case(rng, regime)`` returns the
-student's arguments (plain data), the exact expected value, the magnitude that
-scales the absolute tolerance, and a label a student can read. Tasks that
-support ``gradcheck`` also provide ``finite_difference(args)``, the
-central-difference estimate of the same quantity from the reference *forward*
-pass alone.
+Every task follows the protocol of ``grader.tasks.base``: ``case(rng, regime)``
+returns a ``TaskCase`` (the student's arguments as plain data, the exact
+expected value, the magnitude that scales the absolute tolerance, a label a
+student can read, the case's cost, and the reference with one path dropped).
+Tasks that support ``gradcheck`` also provide ``finite_difference(args)``, the
+central difference of the exact *forward* pass alone, in mpmath.
 
 Each module of this package exports a ``TASKS`` dict (name -> class); they are
 collected here, so adding an assignment's tasks means adding a module.

@@ -4,7 +4,13 @@ The student's functions keep the course materials' names and signatures. A
 forward's cache is whatever the student likes and cannot leave the sandbox,
 so every question is graded through a driver of the pack's helpers that runs
 the student's forward and hands its cache to the student's backward; the
-tasks below only ever see plain arrays. reference.numeric.packed is the oracle.
+tasks below only ever see plain arrays.
+
+Only the leaves (weights, inputs, initial states, upstream gradients) come
+from the generator. Expected values, error scales, the answers with one path
+dropped and the finite differences all come from reference.exact.packed
+(exact fixed-point arithmetic, no NumPy kernel involved), rounded to float64
+once: the same bits on every CPU.
 
 Magnitudes are first-order running error bounds of a correct float64 code:
 every operation adds rounding at the scale of its absolute-value form, and
@@ -15,16 +21,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference.numeric import packed
-from reference.numeric.activations import dsigmoid, dtanh, sigmoid
-from reference.numeric.lstm import LSTMParams
+from reference.exact import packed as exact
 
-from .lstm_vector import draw_params, five_point
+from ..regimes import EXTREME_SHIFT, FORGET_BIAS, INPUT_BIAS, NOTES, SATURATED_SHIFT, STABILITY_T
+from .base import TaskCase, distinct, draw_testable
 
-STABILITY_T = 1000
-REGIME_NOTES = {"ordinary": "", "saturated": ", gates saturated (|pre-activation| 8…30)",
-                "stability": ", forget gates ≈ 1 and input gates ≈ 0",
-                "extreme": ", gates saturated up to |pre-activation| 1000"}
+SHIFTS = {"saturated": SATURATED_SHIFT, "extreme": EXTREME_SHIFT}
 
 
 def draw_problem(rng, regime: str, sequence: bool):
@@ -33,107 +35,126 @@ def draw_problem(rng, regime: str, sequence: bool):
     N = int(rng.integers(2, 4))
     H = int(rng.integers(2, 5))
     D = int(rng.choice([k for k in (2, 3, 4, 5) if k != H]))
-    params: LSTMParams = draw_params(rng, regime, H, D, 1)
-    Wx, Wh, b = packed.pack_params(params)
+    scale = 0.1 if regime == "stability" else 0.8
+    Wx, Wh, b = (scale * rng.normal(size=shape) for shape in ((D, 4 * H), (H, 4 * H), (4 * H,)))
+    if regime == "stability":
+        b[:H] += INPUT_BIAS
+        b[H:2 * H] += FORGET_BIAS
+    elif regime in SHIFTS:
+        # each unit of each gate on its own side, so σ ≈ 0 and σ ≈ 1 both occur
+        shift = rng.choice([-1.0, 1.0], size=4 * H) * rng.uniform(*SHIFTS[regime], size=4 * H)
+        if regime == "extreme":
+            # Half the units only: with every gate at |a| ≥ 200 all of dx, dWx, ... is
+            # below 1e-87, where a correct value-form answer (σ' as 1.0·(1 - 1.0)) is 0
+            # and cannot be told from `return 0`. The units left alone keep the
+            # answer testable; the others still probe exp overflow at |a| = 1000.
+            shift *= rng.random(4 * H) < 0.5
+            # exp overflows past 709: one sigmoid unit (i, f or o) is always pushed to
+            # -800…-1000 and one to +800…+1000, so a naive 1 / (1 + exp(-a)) meets
+            # its overflow at every extreme case, whatever the draw above did.
+            low, high = rng.choice(3 * H, size=2, replace=False)
+            shift[low], shift[high] = -rng.uniform(800.0, 1000.0), rng.uniform(800.0, 1000.0)
+        b += shift
     if sequence:
         T = STABILITY_T if regime == "stability" else int(rng.integers(2, 7))
         x = rng.normal(size=(N, T, D))
     else:
         x = rng.normal(size=(N, D))
-    return x, rng.normal(size=(N, H)), np.array(Wx), np.array(Wh), np.array(b)
+    return x, rng.normal(size=(N, H)), Wx, Wh, b
 
 
 def _label(regime: str, x: np.ndarray, H: int) -> str:
     sizes = f"N = {x.shape[0]}, D = {x.shape[-1]}, H = {H}"
     if x.ndim == 3:
         sizes = f"T = {x.shape[1]}, " + sizes
-    return sizes + REGIME_NOTES[regime]
+    return sizes + NOTES[regime]
+
+
+def _blocks(a, H):
+    return [a[..., k * H:(k + 1) * H] for k in range(4)]
 
 
 # -- error scales ---------------------------------------------------------------
 
-def _stacked(steps) -> dict[str, np.ndarray]:
-    """The step caches as (T, N, ...) arrays, with the factors of every gate
-    block (i, f, o, g along the 4H axis) computed for all steps at once."""
-    s = {k: np.stack([getattr(step, k) for step in steps]) for k in ("x", "prev_h", "prev_c", "a", "f", "o", "next_c")}
-    H = s["prev_h"].shape[-1]
-    a = s["a"]
-    v = np.concatenate([sigmoid(a[..., :3 * H]), np.tanh(a[..., 3 * H:])], axis=-1)
-    s["true_slope"] = np.concatenate([dsigmoid(a[..., :3 * H]), dtanh(a[..., 3 * H:])], axis=-1)
-    s["abs_slope"] = np.concatenate([np.abs(v[..., :3 * H]) * (1 + np.abs(v[..., :3 * H])),
-                                     1 + v[..., 3 * H:] ** 2], axis=-1)
-    s["tanh_c"], s["dtanh_c"] = np.tanh(s["next_c"]), dtanh(s["next_c"])
-    # what multiplies each gate's upstream gradient: da_i = dc g σ', da_f = dc c_prev σ',
-    # da_o = dh tanh(c) σ', da_g = dc i tanh'
-    s["factor"] = np.concatenate([v[..., 3 * H:], s["prev_c"], s["tanh_c"], v[..., :H]], axis=-1)
-    s["v"] = v
-    return s
-
-
-def forward_error_scale(steps, Wx, Wh, b):
-    """Error scales of every next_h and next_c (T, N, H) of a run of steps from exact inputs."""
-    s = _stacked(steps)
-    H = s["prev_h"].shape[-1]
+def forward_error_scale(fx: exact.Fixed, trace: exact.Trace, Wx, Wh, b):
+    """Error scales (fixed point, (T, N, H)) of every next_h and next_c of a run
+    from exact inputs: a = x Wx + h Wh + b carries its own rounding and the error
+    of h through |Wh|; a gate adds its own and passes the error of a on with its
+    true slope; errors of c travel on with f."""
+    T, N, H = trace.next_h.shape
     aWh = np.abs(Wh)
-    v, slope = np.abs(s["v"]), s["true_slope"]
-    # a = x Wx + h Wh + b: everything but the error h already carries, for all steps at once
-    e_a_fixed = np.abs(s["x"]) @ np.abs(Wx) + np.abs(s["prev_h"]) @ aWh + np.abs(b)
-    prev_c, tanh_c, dtanh_c = np.abs(s["prev_c"]), np.abs(s["tanh_c"]), s["dtanh_c"]
-    i, f, o, g = (v[..., k * H:(k + 1) * H] for k in range(4))
-    # terms of e_c and e_h that do not depend on the errors carried in
-    c_own, h_own = f * prev_c + i * g, o * tanh_c
-    hs, cs = np.empty_like(prev_c), np.empty_like(prev_c)
-    e_h, e_c = np.zeros_like(prev_c[0]), np.zeros_like(prev_c[0])
-    for t in range(len(steps)):
-        e_gate = v[t] + slope[t] * (e_a_fixed[t] + e_h @ aWh)
-        e_c = f[t] * e_c + c_own[t] + prev_c[t] * e_gate[:, H:2 * H] + g[t] * e_gate[:, :H] + i[t] * e_gate[:, 3 * H:]
-        e_h = h_own[t] + tanh_c[t] * e_gate[:, 2 * H:3 * H] + o[t] * dtanh_c[t] * e_c
+    v = np.abs(trace.gate)
+    e_a = fx.round(np.abs(trace.x).reshape(T * N, -1) @ np.abs(Wx)
+                   + np.abs(trace.prev_h).reshape(T * N, H) @ aWh).reshape(T, N, 4 * H) + np.abs(b)
+    i, f, o, g = _blocks(v, H)
+    prev_c, tanh_c = np.abs(trace.prev_c), np.abs(trace.tanh_c)
+    c_own, h_own, through = f * prev_c + i * g, o * tanh_c, o * trace.dtanh_c      # 2^-2bits
+    e_h = e_c = exact.zeros((N, H))
+    hs, cs = np.empty((T, N, H), dtype=object), np.empty((T, N, H), dtype=object)
+    for t in range(T):
+        e_gate = v[t] + fx.round(trace.slope[t] * (e_a[t] + exact.dot(fx, e_h, aWh)))
+        ei, ef, eo, eg = _blocks(e_gate, H)
+        e_c = fx.round(f[t] * e_c + c_own[t] + prev_c[t] * ef + g[t] * ei + i[t] * eg)
+        e_h = fx.round(h_own[t] + tanh_c[t] * eo) + fx.round(through[t] * e_c, 2 * fx.bits)
         hs[t], cs[t] = e_h, e_c
     return hs, cs
 
 
-def backward_error_scale(steps, dnext_h, dnext_c, Wx, Wh):
-    """Error scales of (dx (T, N, D), dprev_h, dprev_c, dWx, dWh, db) of a
-    value-form backward over ``steps``. ``dnext_h`` holds the upstream gradient
-    on every step's next_h (T, N, H); ``dnext_c`` the one on the last next_c.
-    The true gradients are swept alongside the errors: the errors need them."""
-    s = _stacked(steps)
-    H = s["prev_h"].shape[-1]
-    aWh = np.abs(Wh)
-    f, o = s["f"], s["o"]
-    true_factor = s["true_slope"] * s["factor"]           # da = true_factor * upstream
-    err_factor = s["true_slope"] * np.abs(s["factor"])   # carries the errors already made
-    own_factor = s["abs_slope"] * np.abs(s["factor"])    # the rounding of this step's products
-    tanh_c2 = 1 + s["tanh_c"] ** 2
-    T = len(steps)
-    total = np.empty(s["a"].shape)
-    carry_h, carry_c = np.zeros_like(dnext_h[0]), np.asarray(dnext_c, dtype=float)
-    e_h, e_c = np.zeros_like(carry_h), np.zeros_like(carry_h)
+def backward_error_scale(fx: exact.Fixed, trace: exact.Trace, grads: exact.Gradients, Wx, Wh):
+    """Error scales (fixed point) of (dx (N, T, D), dprev_h, dprev_c, dWx, dWh, db)
+    of a value-form backward (σ' as a(1 - a), tanh' as 1 - t²) over ``trace``;
+    ``grads`` holds the true gradients, which the errors need."""
+    T, N, H = trace.next_h.shape
+    b2 = 2 * fx.bits
+    v = np.abs(trace.gate)
+    i, f, o, g = _blocks(trace.gate, H)
+    factor = np.abs(np.concatenate([g, trace.prev_c, trace.tanh_c, i], axis=2))
+    # the value forms' own rounding: a(1 - a) is off by ε·a(1 + a), 1 - t² by ε(1 + t²)
+    abs_slope = np.concatenate([v[..., :3 * H] + fx.mul(v[..., :3 * H], v[..., :3 * H]),
+                                fx.one + fx.mul(v[..., 3 * H:], v[..., 3 * H:])], axis=2)
+    err_factor = trace.slope * factor                                              # 2^-2bits
+    dh, dc = np.abs(grads.dh), np.abs(grads.dc)
+    up = np.concatenate([dc, dc, dh, dc], axis=2)
+    own = (err_factor + abs_slope * factor) * up                                  # 2^-3bits
+    through = np.abs(o) * trace.dtanh_c
+    fixed_dc = np.abs(grads.dnext_c) + fx.round(np.abs(o) * (fx.one + fx.mul(trace.tanh_c, trace.tanh_c)) * dh, b2)
+    aWh_T, f = np.abs(Wh).T, np.abs(f)
+    e_h = e_c = exact.zeros((N, H))
+    total = np.empty((T, N, 4 * H), dtype=object)
     for t in range(T - 1, -1, -1):
-        dh = dnext_h[t] + carry_h
-        dc = carry_c + dh * o[t] * s["dtanh_c"][t]
-        e_dc = e_c + np.abs(carry_c) + np.abs(o[t]) * (s["dtanh_c"][t] * e_h + tanh_c2[t] * np.abs(dh))
-        up = np.concatenate([dc, dc, dh, dc], axis=1)
+        e_dc = e_c + fixed_dc[t] + fx.round(through[t] * e_h, b2)
         up_err = np.concatenate([e_dc, e_dc, e_h, e_dc], axis=1)
-        total[t] = err_factor[t] * (up_err + np.abs(up)) + own_factor[t] * np.abs(up)
-        carry_h = (true_factor[t] * up) @ Wh.T
-        carry_c = dc * f[t]
-        e_h = total[t] @ aWh.T
-        e_c = np.abs(f[t]) * (e_dc + np.abs(dc))
-    dx = total @ np.abs(Wx).T
-    dWx = np.einsum("tnd,tnk->dk", np.abs(s["x"]), total)
-    dWh = np.einsum("tnh,tnk->hk", np.abs(s["prev_h"]), total)
-    return dx, e_h, e_c, dWx, dWh, total.sum(axis=(0, 1))
+        total[t] = fx.round(err_factor[t] * up_err + own[t], b2)
+        e_h = exact.dot(fx, total[t], aWh_T)
+        e_c = fx.mul(f[t], e_dc + dc[t])
+    flat = total.reshape(T * N, 4 * H)
+    dx = exact.dot(fx, flat, np.abs(Wx).T).reshape(T, N, -1).transpose(1, 0, 2)
+    dWx = exact.dot(fx, np.abs(trace.x).reshape(T * N, -1).T, flat)
+    dWh = exact.dot(fx, np.abs(trace.prev_h).reshape(T * N, H).T, flat)
+    return dx, e_h, e_c, dWx, dWh, flat.sum(axis=0)
 
 
 # -- tasks ------------------------------------------------------------------------
 
 class _Task:
     n_outputs = 0
+    phrases: dict = {}
 
     def __init__(self, outputs=()):
         if outputs and len(outputs) != self.n_outputs:
             raise ValueError(f"{type(self).__name__} has {self.n_outputs} outputs; outputs names {len(outputs)}")
+
+    def case(self, rng, regime: str) -> TaskCase:
+        return draw_testable(self._draw, rng, regime)
+
+
+def _rounded(quotients) -> np.ndarray:
+    """Exact difference quotients (Fractions), each rounded once to float64."""
+    return np.array([float(q) for q in quotients.ravel().tolist()], dtype=np.float64).reshape(quotients.shape)
+
+
+def _floats(fx, values, certify=False) -> tuple:
+    return tuple(exact.floats(fx, v, certify) for v in values)
 
 
 class StepForward(_Task):
@@ -142,13 +163,32 @@ class StepForward(_Task):
     regimes = ("ordinary", "saturated", "extreme")
     supports_gradcheck = False
     n_outputs = 2
+    DROPS = (("next_c without the forget gate (prev_c where f * prev_c belongs)", "forget"),
+             ("next_h without the output gate (tanh(next_c) where o * tanh(next_c) belongs)", "output"),
+             ("next_c without the input gate (g where i * g belongs)", "input"))
 
-    def case(self, rng, regime: str):
+    def _draw(self, rng, regime: str) -> TaskCase:
         x, prev_h, Wx, Wh, b = draw_problem(rng, regime, sequence=False)
         prev_c = rng.normal(size=prev_h.shape)
-        next_h, next_c, step = packed.lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b)
-        hs, cs = forward_error_scale([step], Wx, Wh, b)
-        return (x, prev_h, prev_c, Wx, Wh, b), (next_h, next_c), (hs[0], cs[0]), _label(regime, x, prev_h.shape[1])
+        args = (x, prev_h, prev_c, Wx, Wh, b)
+
+        def compute(fx):
+            X, Hp, Cp, WX, WH, B = (exact.array(fx, a) for a in args)
+
+            def run(drop=frozenset()):
+                return exact.forward(fx, X[:, None], Hp, WX, WH, B, c0=Cp, drop=drop)
+
+            trace = run()
+            hs, cs = forward_error_scale(fx, trace, WX, WH, B)
+            others = [(name, _floats(fx, (tr.next_h[0], tr.next_c[0])))
+                      for name, tr in ((name, run({path})) for name, path in self.DROPS)]
+            return (_floats(fx, (trace.next_h[0], trace.next_c[0]), certify=True), _floats(fx, (hs[0], cs[0])),
+                    others)
+
+        fx = exact.precision(x=x, h=prev_h, c=prev_c, Wx=Wx, Wh=Wh, b=b)
+        expected, magnitude, others = exact.exactly(compute, fx)
+        return TaskCase(args, expected, magnitude, _label(regime, x, prev_h.shape[1]), cost=x.shape[0],
+                        dropped=distinct(expected, magnitude, others))
 
 
 class StepBackward(_Task):
@@ -158,29 +198,39 @@ class StepBackward(_Task):
     regimes = ("ordinary", "saturated", "extreme")
     supports_gradcheck = True
     n_outputs = 6
+    DROPS = (("dprev_c without the forget gate (dc where dc * f belongs)", "forget"),
+             ("the gradient on next_c without the path through next_h = o * tanh(next_c)", "h_path"),
+             ("the gradient on next_c without the upstream dnext_c", "cell_carry"))
 
-    def case(self, rng, regime: str):
+    def _draw(self, rng, regime: str) -> TaskCase:
         x, prev_h, Wx, Wh, b = draw_problem(rng, regime, sequence=False)
-        prev_c = rng.normal(size=prev_h.shape)
-        dnext_h, dnext_c = rng.normal(size=prev_h.shape), rng.normal(size=prev_h.shape)
-        _, _, step = packed.lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b)
-        expected = packed.lstm_step_backward(dnext_h, dnext_c, step)
-        dx, dh, dc, dWx, dWh, db = backward_error_scale([step], dnext_h[None], dnext_c, Wx, Wh)
+        prev_c, dnext_h, dnext_c = (rng.normal(size=prev_h.shape) for _ in range(3))
         args = (x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c)
-        return args, tuple(expected), (dx[0], dh, dc, dWx, dWh, db), _label(regime, x, prev_h.shape[1])
+
+        def compute(fx):
+            X, Hp, Cp, WX, WH, B, DH, DC = (exact.array(fx, a) for a in args)
+            trace = exact.forward(fx, X[:, None], Hp, WX, WH, B, c0=Cp)
+
+            def outputs(grads):
+                return (grads.dx[:, 0], grads.dh0, grads.dc0, grads.dWx, grads.dWh, grads.db)
+
+            grads = exact.backward(fx, trace, WX, WH, DH[:, None], DC)
+            scale = backward_error_scale(fx, trace, grads, WX, WH)
+            others = [(name, _floats(fx, outputs(exact.backward(fx, trace, WX, WH, DH[:, None], DC, drop={path}))))
+                      for name, path in self.DROPS]
+            return (_floats(fx, outputs(grads), certify=True), _floats(fx, (scale[0][:, 0], *scale[1:])), others)
+
+        fx = exact.precision(x=x, h=prev_h, c=prev_c, Wx=Wx, Wh=Wh, b=b)
+        expected, magnitude, others = exact.exactly(compute, fx)
+        return TaskCase(args, expected, magnitude, _label(regime, x, prev_h.shape[1]), cost=x.shape[0],
+                        dropped=distinct(expected, magnitude, others))
 
     @staticmethod
     def finite_difference(args) -> tuple:
-        x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c = args
-        inputs = [x, prev_h, prev_c, Wx, Wh, b]
-
-        def step_loss(k, value):
-            moved = list(inputs)
-            moved[k] = value
-            next_h, next_c, _ = packed.lstm_step_forward(*moved)
-            return float(np.sum(next_h * dnext_h) + np.sum(next_c * dnext_c))
-
-        return tuple(five_point(lambda v, k=k: step_loss(k, v), inputs[k]) for k in range(6))
+        x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c = (np.asarray(a, dtype=float) for a in args)
+        dx, dh0, dc0, dWx, dWh, db = exact.finite_difference(x[:, None], prev_h, prev_c, Wx, Wh, b,
+                                                             dnext_h[:, None], dnext_c)
+        return tuple(_rounded(v) for v in (dx[:, 0], dh0, dc0, dWx, dWh, db))
 
 
 class SequenceForward(_Task):
@@ -189,12 +239,25 @@ class SequenceForward(_Task):
     regimes = ("ordinary", "saturated", "stability", "extreme")
     supports_gradcheck = False
     n_outputs = 1
+    DROPS = (("h with the cell state not carried between steps (next_c = i * g)", "cell_carry"),
+             ("h without the recurrent input prev_h @ Wh", "recurrent"))
 
-    def case(self, rng, regime: str):
+    def _draw(self, rng, regime: str) -> TaskCase:
         x, h0, Wx, Wh, b = draw_problem(rng, regime, sequence=True)
-        h, cache = packed.lstm_forward(x, h0, Wx, Wh, b)
-        hs, _ = forward_error_scale(cache.steps, Wx, Wh, b)
-        return (x, h0, Wx, Wh, b), h, hs.transpose(1, 0, 2), _label(regime, x, h0.shape[1])
+        args = (x, h0, Wx, Wh, b)
+
+        def compute(fx):
+            X, H0, WX, WH, B = (exact.array(fx, a) for a in args)
+            trace = exact.forward(fx, X, H0, WX, WH, B)
+            hs, _ = forward_error_scale(fx, trace, WX, WH, B)
+            others = [(name, exact.floats(fx, exact.forward(fx, X, H0, WX, WH, B, drop={path}).h))
+                      for name, path in self.DROPS]
+            return exact.floats(fx, trace.h, True), exact.floats(fx, hs.transpose(1, 0, 2)), others
+
+        fx = exact.precision(x=x, h=h0, c=0 * h0, Wx=Wx, Wh=Wh, b=b)
+        expected, magnitude, others = exact.exactly(compute, fx)
+        return TaskCase(args, expected, magnitude, _label(regime, x, h0.shape[1]), cost=x.shape[0] * x.shape[1],
+                        dropped=distinct(expected, magnitude, others))
 
 
 class SequenceBackward(_Task):
@@ -204,29 +267,38 @@ class SequenceBackward(_Task):
     regimes = ("ordinary", "saturated", "stability", "extreme")
     supports_gradcheck = True
     n_outputs = 5
+    DROPS = (("without the recurrent path: dprev_h not added to the upstream dh of the step before", "recurrent"),
+             ("dprev_c not carried back to the step before", "cell_carry"),
+             ("dprev_c carried back without the forget gate (dc where dc * f belongs)", "forget"))
 
-    def case(self, rng, regime: str):
+    def _draw(self, rng, regime: str) -> TaskCase:
         x, h0, Wx, Wh, b = draw_problem(rng, regime, sequence=True)
         dh = rng.normal(size=x.shape[:2] + (h0.shape[1],))
-        _, cache = packed.lstm_forward(x, h0, Wx, Wh, b)
-        expected = packed.lstm_backward(dh, cache)
-        dx, dh0, _, dWx, dWh, db = backward_error_scale(cache.steps, dh.transpose(1, 0, 2),
-                                                        np.zeros_like(h0), Wx, Wh)
-        magnitude = (dx.transpose(1, 0, 2), dh0, dWx, dWh, db)
-        return (x, h0, Wx, Wh, b, dh), tuple(expected), magnitude, _label(regime, x, h0.shape[1])
+        args = (x, h0, Wx, Wh, b, dh)
+
+        def compute(fx):
+            X, H0, WX, WH, B, DH = (exact.array(fx, a) for a in args)
+            trace = exact.forward(fx, X, H0, WX, WH, B)
+
+            def outputs(grads):
+                return grads.dx, grads.dh0, grads.dWx, grads.dWh, grads.db
+
+            grads = exact.backward(fx, trace, WX, WH, DH)
+            dx, e_h0, _, dWx, dWh, db = backward_error_scale(fx, trace, grads, WX, WH)
+            others = [(name, _floats(fx, outputs(exact.backward(fx, trace, WX, WH, DH, drop={path}))))
+                      for name, path in self.DROPS]
+            return _floats(fx, outputs(grads), certify=True), _floats(fx, (dx, e_h0, dWx, dWh, db)), others
+
+        fx = exact.precision(x=x, h=h0, c=0 * h0, Wx=Wx, Wh=Wh, b=b)
+        expected, magnitude, others = exact.exactly(compute, fx)
+        return TaskCase(args, expected, magnitude, _label(regime, x, h0.shape[1]), cost=x.shape[0] * x.shape[1],
+                        dropped=distinct(expected, magnitude, others))
 
     @staticmethod
     def finite_difference(args) -> tuple:
-        x, h0, Wx, Wh, b, dh = args
-        inputs = [x, h0, Wx, Wh, b]
-
-        def sequence_loss(k, value):
-            moved = list(inputs)
-            moved[k] = value
-            h, _ = packed.lstm_forward(*moved)
-            return float(np.sum(h * dh))
-
-        return tuple(five_point(lambda v, k=k: sequence_loss(k, v), inputs[k]) for k in range(5))
+        x, h0, Wx, Wh, b, dh = (np.asarray(a, dtype=float) for a in args)
+        dx, dh0, _, dWx, dWh, db = exact.finite_difference(x, h0, None, Wx, Wh, b, dh)
+        return tuple(_rounded(v) for v in (dx, dh0, dWx, dWh, db))
 
 
 TASKS = {

@@ -1,29 +1,40 @@
 """Tasks of the vector LSTM homework: gate gradients, one backward step, BPTT.
 
 The student works in the homework's notation (W_hf, W_xf, W_0f, ...) with
-column vectors; the NumPy reference (reference.numeric.lstm) is the oracle.
-Magnitudes follow the value form a student writes (σ' as f(1-f), tanh' as
-1 - C̃²). Within one step they are its absolute-value form (1 - f becomes
-1 + f); along a sequence each product adds its rounding at that scale while
-the errors already made travel back with the true factors, so that correct
-float64 answers pass however much the true terms cancel or vanish at
-saturation, over 1,000 steps too, while a wrong or missing term fails.
+column vectors. Only the random leaves (weights, inputs, upstream gradients,
+initial states) come from the generator; every derived input, expected value,
+magnitude and finite difference comes from the exact engine
+(reference.exact) and is rounded to float64 once, so no CPU's exp, tanh or
+BLAS can change a graded number. Expected values are exact at the very floats
+the student receives. Magnitudes follow the value form a student writes (σ'
+as f(1-f), tanh' as 1 - C̃²): within one step its absolute-value form, along a
+sequence reference.exact.scales' running error bound.
 """
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
-from reference.numeric.activations import dsigmoid, dtanh
-from reference.numeric.lstm import GATES, PARAM_NAMES, LSTMParams, lstm_backward, lstm_forward
+from grader.regimes import EXTREME_SHIFT, FORGET_BIAS, INPUT_BIAS, SATURATED_SHIFT, STABILITY_T, note
+from reference.exact import lstm as exact
+from reference.exact.finite import central_differences
+from reference.exact.finite import to_float as fraction_floats
+from reference.exact.fixed import Fixed, Raw, exactly
+from reference.exact.scales import bptt_scale
+from reference.numeric.lstm import PARAM_NAMES, LSTMParams
 
-# The homework writes the biases W_0f ...; the reference calls them b_f ...
+from .base import TaskCase
+
+# The homework writes the biases W_0f ...; the references call them b_f ...
 HOMEWORK_NAMES = tuple(name.replace("b_", "W_0") for name in PARAM_NAMES)
 TO_NUMERIC = dict(zip(HOMEWORK_NAMES, PARAM_NAMES))
 GATE_WEIGHTS = HOMEWORK_NAMES[:12]          # what one step of the cell uses (no W_y, W_0y)
-STABILITY_T = 1000
-FORGET_BIAS, INPUT_BIAS = 15.0, -15.0
-BIAS_SHIFT = {"saturated": (8.0, 30.0), "extreme": (200.0, 1000.0)}
+GATES = exact.GATES
 CACHE_KEYS = ("x", "h_prev", "C_prev", "f", "i", "o", "Ct", "C")
+BIAS_SHIFT = {"saturated": SATURATED_SHIFT, "extreme": EXTREME_SHIFT}
+GATE_NAMES = {"f": "the forget gate f_t", "i": "the input gate i_t", "o": "the output gate o_t",
+              "c": "the candidate C̃_t"}
 
 
 def draw_sizes(rng) -> tuple[int, int, int]:
@@ -36,6 +47,7 @@ def draw_sizes(rng) -> tuple[int, int, int]:
 
 
 def draw_params(rng, regime: str, n: int, m: int, p: int) -> LSTMParams:
+    """Random weights (leaves only: normal draws, scaled and shifted)."""
     if regime == "stability":
         return LSTMParams.random(n, m, p, rng, scale=0.1, forget_bias=FORGET_BIAS, input_bias=INPUT_BIAS)
     params = LSTMParams.random(n, m, p, rng, scale=0.8).to_dict()
@@ -68,85 +80,67 @@ def sequence(rng, regime: str, short=(3, 9)):
     return params, x, h0, C0, grad_y
 
 
-def loss(params: LSTMParams, x, h0, C0, grad_y) -> float:
-    """L = Σ_t ∇y_t · y_t, the loss whose upstream gradients are grad_y."""
-    return float(np.sum(lstm_forward(params, x, h0, C0).y * grad_y))
-
-
-def five_point(f, x0: np.ndarray, step: float = 1e-3) -> np.ndarray:
-    """∂f/∂x0 entry by entry from the fourth-order central stencil: its truncation
-    error (~step⁴) and rounding error (~ε/step) are both far below 1e-9 here,
-    which a two-point difference cannot reach at once."""
-    x0 = np.asarray(x0, dtype=float)
-    out = np.empty(x0.shape)
-    for idx in np.ndindex(*x0.shape):
-        values = []
-        for k in (2, 1, -1, -2):
-            moved = x0.copy()
-            moved[idx] += k * step
-            values.append(f(moved))
-        out[idx] = (-values[0] + 8 * values[1] - 8 * values[2] + values[3]) / (12 * step)
-    return out
-
-
 def _label(regime: str, T: int, n: int, m: int, p: int) -> str:
-    sizes = f"n = {n}, m = {m}, p = {p}"
-    return {"ordinary": f"T = {T}, {sizes}",
-            "saturated": f"T = {T}, {sizes}, gates saturated (|pre-activation| 8…30)",
-            "stability": f"T = {T}, {sizes}, forget gates ≈ 1 and input gates ≈ 0",
-            "extreme": f"T = {T}, {sizes}, gates saturated up to |pre-activation| 1000"}[regime]
+    return f"T = {T}, n = {n}, m = {m}, p = {p}" + note(regime)
 
 
 # -- one step ----------------------------------------------------------------
 
 def _step_problem(rng, regime: str):
     """A short sequence with upstream gradients on every y_t and h_t, so that ∇h_t
-    and ∇C_t at every step are non-trivial totals, as the homework defines them."""
+    and ∇C_t at every step are non-trivial totals, as the homework defines them.
+    Returns the leaves and ``rounded(pick)``, which rounds exact quantities of the
+    sequence's forward and backward pass (``pick(trace, grads)``) once."""
     params, x, h0, C0, grad_y = sequence(rng, regime, short=(2, 6))
-    trace = lstm_forward(params, x, h0, C0)
-    grads = lstm_backward(params, trace, grad_y, rng.normal(size=trace.h.shape))
-    return params, trace, grads
+    grad_h = rng.normal(size=(len(x), params.n))
+    weights = params.to_dict()
 
+    def rounded(pick):
+        def compute(fx):
+            trace = exact.forward(weights, x, h0, C0, fx)
+            grads = exact.backward(weights, trace, grad_y, grad_h)
+            return tuple(fx.to_float(v) for v in pick(trace, grads))
+        return exactly(compute, exact.precision(weights, x, h0))
 
-def _gate_magnitudes(v: dict, grad_h, grad_C) -> dict[str, np.ndarray]:
-    """|terms| of ∇o, ∇f, ∇i, ∇C̃ of one step (keys o, f, i, c)."""
-    a_h, a_C = np.abs(grad_h), np.abs(grad_C)
-    return {"o": np.abs(np.tanh(v["C"])) * a_h, "f": np.abs(v["C_prev"]) * a_C,
-            "i": np.abs(v["Ct"]) * a_C, "c": np.abs(v["i"]) * a_C}
-
-
-def _slopes(v: dict) -> dict[str, np.ndarray]:
-    """|terms| of σ' and tanh' in the value form: f(1+f) for f(1-f), 1+C̃² for 1-C̃²."""
-    slope = {g: np.abs(v[g]) * (1 + np.abs(v[g])) for g in "fio"}
-    slope["c"] = 1 + np.asarray(v["Ct"]) ** 2
-    return slope
+    return params, x, h0, C0, rounded
 
 
 class GateGradients:
     """``gate_gradients(grad_h, grad_C, C, C_prev, i, Ct) -> (grad_o, grad_f, grad_i, grad_Ct)``:
     the gradients with respect to the gate VALUES of one step, given the total
-    ∇h_t and ∇C_t."""
+    ∇h_t and ∇C_t. Each is a plain product: no path can be dropped."""
 
     regimes = ("ordinary", "saturated")
+    phrases: dict = {}
     supports_gradcheck = False
 
     def __init__(self, outputs=()):
         if outputs and len(outputs) != 4:
             raise ValueError(f"gate_gradients returns 4 arrays; outputs names {len(outputs)}")
 
-    def case(self, rng, regime: str):
-        params, trace, grads = _step_problem(rng, regime)
-        t = int(rng.integers(trace.T))
-        v = {"C": trace.C[t], "C_prev": trace.C_prev[t], "i": trace.i[t], "Ct": trace.Ct[t]}
-        args = (grads.grad_h[t].copy(), grads.grad_C[t].copy(), *(v[k].copy() for k in ("C", "C_prev", "i", "Ct")))
-        expected = tuple(getattr(grads, k)[t].copy() for k in ("grad_o", "grad_f", "grad_i", "grad_Ct"))
-        mags = _gate_magnitudes(v, grads.grad_h[t], grads.grad_C[t])
-        magnitude = tuple(mags[g] for g in "ofic")
-        return args, expected, magnitude, f"step {t + 1} of {trace.T}, n = {params.n}" + _saturated(regime)
+    def case(self, rng, regime: str) -> TaskCase:
+        params, x, h0, C0, rounded = _step_problem(rng, regime)
+        t = int(rng.integers(len(x)))
+        args = rounded(lambda tr, g: (g.grad_h[t], g.grad_C[t], tr.C[t], tr.C_prev[t], tr.i[t], tr.Ct[t]))
+        expected, magnitude = self.reference(args)
+        label = f"step {t + 1} of {len(x)}, n = {params.n}" + note(regime)
+        return TaskCase(args, expected, magnitude, label, cost=1.0)
 
+    @staticmethod
+    def reference(args):
+        """∇o = tanh(C)∇h, ∇f = C_prev∇C, ∇i = C̃∇C, ∇C̃ = i∇C exactly at the given floats,
+        and their magnitudes (each a single product: its absolute value)."""
+        grad_h, grad_C, C, C_prev, i, Ct = args
 
-def _saturated(regime: str) -> str:
-    return ", gates saturated (|pre-activation| 8…30)" if regime == "saturated" else ""
+        def compute(fx):
+            gh, gC = fx.vector(grad_h), fx.vector(grad_C)
+            tanh_C = [fx.tanh(v)[0] for v in fx.vector(C)]
+            values = ([fx.mul(a, b) for a, b in zip(tanh_C, gh)],
+                      *([fx.mul(a, b) for a, b in zip(fx.vector(factor), gC)] for factor in (C_prev, Ct, i)))
+            return (tuple(fx.to_float(v) for v in values),
+                    tuple(fx.to_float([abs(a) for a in v]) for v in values))
+
+        return exactly(compute, Fixed.for_bound(2 * float(np.abs(C).max())))
 
 
 class StepBackward:
@@ -154,112 +148,121 @@ class StepBackward:
     as the pack's driver returns it: the step's share of ∇h_{t-1} and ∇C_{t-1},
     then the step's gradient of each gate weight in GATE_WEIGHTS order.
 
-    The step is the first of a short sequence, so the reference's ∇h_0 and ∇C_0
-    are exactly this step's outputs."""
+    The step is the first of a short sequence, whose exact totals ∇h_1, ∇C_1
+    are handed out rounded; the reference is the step's exact backward from
+    those very floats: L = ∇h_t·h_t + b·C_t, b = ∇C_t - o_t tanh'(C_t) ∇h_t."""
 
     regimes = ("ordinary", "saturated")
+    phrases: dict = {}
     supports_gradcheck = True
+    dropped_gates = ("f", "i", "o")        # ∇h_{t-1} missing one gate's path: the classic slips
 
     def __init__(self, outputs=()):
         if outputs and len(outputs) != 2 + len(GATE_WEIGHTS):
             raise ValueError(f"step_backward returns {2 + len(GATE_WEIGHTS)} arrays; outputs names {len(outputs)}")
 
-    def case(self, rng, regime: str):
-        params, trace, grads = _step_problem(rng, regime)
-        values = (trace.x[0], trace.h0, trace.C0, trace.f[0], trace.i[0], trace.o[0], trace.Ct[0], trace.C[0])
-        cache = {k: np.array(v) for k, v in zip(CACHE_KEYS, values)}
-        weights = homework_weights(params)
-        args = (grads.grad_h[0].copy(), grads.grad_C[0].copy(), cache, weights)
-        gz = {g: getattr(grads, f"grad_z_{g}")[0] for g in GATES}
-        per_weight = {}
-        for g in GATES:
-            per_weight[f"W_h{g}"] = np.outer(gz[g], cache["h_prev"])
-            per_weight[f"W_x{g}"] = np.outer(gz[g], cache["x"])
-            per_weight[f"W_0{g}"] = gz[g].copy()
-        expected = (grads.grad_h0.copy(), grads.grad_C0.copy(), *(per_weight[w] for w in GATE_WEIGHTS))
-        label = f"step 1 of {trace.T}, n = {params.n}, m = {params.m}" + _saturated(regime)
-        return args, expected, self.magnitude(args), label
+    def case(self, rng, regime: str) -> TaskCase:
+        params, x, h0, C0, rounded = _step_problem(rng, regime)
+        cache_values = rounded(lambda tr, g: (*(tr.gate[k][0] for k in GATES), tr.C[0], g.grad_h[0], g.grad_C[0]))
+        cache = {k: np.array(v, dtype=float) for k, v in zip(CACHE_KEYS, (x[0], h0, C0, *cache_values[:5]))}
+        args = (cache_values[5], cache_values[6], cache, homework_weights(params))
+
+        def compute(fx):
+            step, grads, _ = self._step(args, fx)
+            expected = self._outputs(fx, grads, grads.grad_h0)
+            dropped = tuple((f"∇h_{{t-1}} ignores the path through {GATE_NAMES[g]}",
+                             self._outputs(fx, grads, self._h_prev_without(args[3], grads, g, fx)))
+                            for g in self.dropped_gates)
+            return expected, self._magnitude(args, step, grads), dropped
+
+        expected, magnitude, dropped = exactly(compute, self._precision(args))
+        label = f"step 1 of {len(x)}, n = {params.n}, m = {params.m}" + note(regime)
+        return TaskCase(args, expected, magnitude, label, cost=1.0, dropped=dropped)
 
     @staticmethod
-    def magnitude(args) -> tuple:
+    def _precision(args) -> Fixed:
+        _, _, cache, weights = args
+        return exact.precision({w: weights[w] for w in GATE_WEIGHTS}, [cache["x"]], cache["h_prev"])
+
+    @staticmethod
+    def _step(args, fx: Fixed):
+        """The step's exact forward from (x, h_prev, C_prev) and its backward from the
+        given ∇h_t and b; also b, exact."""
         grad_h, grad_C, cache, weights = args
-        gate, slope = _gate_magnitudes(cache, grad_h, grad_C), _slopes(cache)
-        a_z = {g: slope[g] * gate[g] for g in GATES}
-        a_h_prev = sum(np.abs(weights[f"W_h{g}"]).T @ a_z[g] for g in GATES)
+        gate_weights = {w: weights[w] for w in GATE_WEIGHTS}
+        step = exact.forward(gate_weights, [cache["x"]], cache["h_prev"], cache["C_prev"], fx)
+        gh = fx.vector(grad_h)
+        b = [g - fx.mul3(o, d, h) for g, o, d, h in zip(fx.vector(grad_C), step.o[0], step.dtanhC[0], gh)]
+        grads = exact.backward(gate_weights, step, grad_h=[grad_h], grad_C=[[Raw(v) for v in b]])
+        return step, grads, b
+
+    @staticmethod
+    def _outputs(fx: Fixed, grads, grad_h_prev) -> tuple:
+        per_weight = {hw: grads.params[TO_NUMERIC[hw]] for hw in GATE_WEIGHTS}
+        return (fx.to_float(grad_h_prev), fx.to_float(grads.grad_C0),
+                *(fx.to_float(per_weight[w]) for w in GATE_WEIGHTS))
+
+    @staticmethod
+    def _h_prev_without(weights, grads, gate: str, fx: Fixed) -> list:
+        """∇h_{t-1} = Σ_g W_hgᵀ ∇z_g without gate ``gate``'s term."""
+        kept = [g for g in GATES if g != gate]
+        W = {g: fx.matrix(weights[f"W_h{g}"]) for g in kept}
+        gz = [v for g in kept for v in grads.grad_z[g][0]]
+        n = len(grads.grad_h0)
+        return [fx.dot([W[g][a][j] for g in kept for a in range(n)], gz) for j in range(n)]
+
+    @staticmethod
+    def _magnitude(args, step, grads) -> tuple:
+        """|terms| of the value-form step: σ' as f(1+f), tanh' as 1+C̃², products as they are."""
+        grad_h, grad_C, cache, weights = args
+        fx, one = step.fx, step.fx.one
+        gh, gC = [abs(v) for v in fx.vector(grad_h)], [abs(v) for v in fx.vector(grad_C)]
+        v = {g: [abs(a) for a in step.gate[g][0]] for g in GATES}
+        gate = {"o": [fx.mul(abs(a), b) for a, b in zip(step.tanhC[0], gh)],
+                "f": [fx.mul(abs(a), b) for a, b in zip(step.C0, gC)],
+                "i": [fx.mul(a, b) for a, b in zip(v["c"], gC)], "c": [fx.mul(a, b) for a, b in zip(v["i"], gC)]}
+        slope = {g: [fx.mul(a, one + a) for a in v[g]] for g in "fio"}
+        slope["c"] = [one + fx.mul(a, a) for a in v["c"]]
+        a_z = {g: [fx.mul(s, q) for s, q in zip(slope[g], gate[g])] for g in GATES}
+        W = {g: [[abs(a) for a in row] for row in fx.matrix(weights[f"W_h{g}"])] for g in GATES}
+        n = len(gh)
+        stacked = [q for g in GATES for q in a_z[g]]
+        a_h_prev = [fx.dot([W[g][a][j] for g in GATES for a in range(n)], stacked) for j in range(n)]
+        h_prev, x = [abs(a) for a in step.h0], [abs(a) for a in step.x[0]]
         out = {}
         for g in GATES:
-            out[f"W_h{g}"] = np.outer(a_z[g], np.abs(cache["h_prev"]))
-            out[f"W_x{g}"] = np.outer(a_z[g], np.abs(cache["x"]))
+            out[f"W_h{g}"] = [[fx.mul(a, b) for b in h_prev] for a in a_z[g]]
+            out[f"W_x{g}"] = [[fx.mul(a, b) for b in x] for a in a_z[g]]
             out[f"W_0{g}"] = a_z[g]
-        return (a_h_prev, np.abs(cache["f"]) * np.abs(grad_C), *(out[w] for w in GATE_WEIGHTS))
+        a_C_prev = [fx.mul(a, b) for a, b in zip(v["f"], gC)]
+        return (fx.to_float(a_h_prev), fx.to_float(a_C_prev), *(fx.to_float(out[w]) for w in GATE_WEIGHTS))
 
-    @staticmethod
-    def finite_difference(args) -> tuple:
-        """Central differences of one reference forward step. The step's loss is
-        L = ∇h_t·h_t + b·C_t, where b is the part of ∇C_t that does not come
-        through h_t (∇C_t minus o_t ⊙ tanh'(C_t) ⊙ ∇h_t)."""
+    @classmethod
+    def finite_difference(cls, args) -> tuple:
+        """Central differences of the step's exact forward pass, L = ∇h_t·h_t + b·C_t with
+        b the part of ∇C_t that does not come through h_t (held at its value); rounded once."""
+        diffs = cls.differences(args)
+        return tuple(fraction_floats(diffs[name]) for name in ("h_prev", "C_prev", *GATE_WEIGHTS))
+
+    @classmethod
+    def differences(cls, args) -> dict:
+        """The central differences themselves (Fractions, within 1e-22 of the gradient)."""
         grad_h, grad_C, cache, weights = args
-        b = grad_C - cache["o"] * (1 - np.tanh(cache["C"]) ** 2) * grad_h
-        x = cache["x"][None]
+        start = cls._precision(args)
+        _, _, b = cls._step(args, start)
+        b = [Fraction(v, start.one) for v in b]
 
-        def step_loss(w, h_prev, C_prev):
-            trace = lstm_forward(numeric_params(w), x, h_prev, C_prev)
-            return float(trace.h[0] @ grad_h + trace.C[0] @ b)
+        def step_loss(values, fx):
+            w = {name: values[name] for name in GATE_WEIGHTS}
+            return exact.loss(w, [cache["x"]], values["h_prev"], values["C_prev"], grad_h=[grad_h], grad_C=[b], fx=fx)
 
-        h_prev, C_prev = cache["h_prev"], cache["C_prev"]
-        out = [five_point(lambda v: step_loss(weights, v, C_prev), h_prev),
-               five_point(lambda v: step_loss(weights, h_prev, v), C_prev)]
-        for name in GATE_WEIGHTS:
-            out.append(five_point(lambda v: step_loss({**weights, name: v}, h_prev, C_prev), weights[name]))
-        return tuple(out)
+        point = {**weights, "h_prev": cache["h_prev"], "C_prev": cache["C_prev"]}
+        size = float(np.abs(grad_h).sum() + sum(abs(v) for v in b) * (1 + np.abs(cache["C_prev"]).max()))
+        return central_differences(step_loss, point, ("h_prev", "C_prev", *GATE_WEIGHTS), size=size, steps=1,
+                                   fx=Fixed(start.bits + 64))
 
 
 # -- a whole sequence --------------------------------------------------------
-
-def bptt_magnitude(params: LSTMParams, trace, grads, grad_y: np.ndarray) -> dict[str, np.ndarray]:
-    """The scale of the rounding error of a correct value-form BPTT, per weight
-    (homework names), as a first-order running error bound: each product of
-    the sweep adds its own rounding at the scale of its absolute-value form
-    (f(1+f) for f(1-f): the error of 1-f from a rounded f), and the errors
-    already made travel backwards with the TRUE factors |σ'|, |tanh'|, |f|.
-    Carrying them with the absolute-value factors instead would let a path
-    whose true gain is σ'(15) ≈ 3e-7 per step grow like 2^T."""
-    W = {k: np.abs(v) for k, v in params.to_dict().items()}
-    f, i, o, Ct = (np.abs(getattr(trace, k)) for k in ("f", "i", "o", "Ct"))
-    y, tanh_C, dtanh_C = np.abs(trace.y), np.abs(np.tanh(trace.C)), dtanh(trace.C)
-    C_prev, h_prev = np.abs(trace.C_prev), np.abs(trace.h_prev)
-    # the four gates stacked on a middle axis, in GATES order (f, i, o, c): (T, 4, n)
-    true_slope = np.stack([dsigmoid(trace.z_f), dsigmoid(trace.z_i), dsigmoid(trace.z_o), dtanh(trace.z_c)], axis=1)
-    abs_slope = np.stack([f * (1 + f), i * (1 + i), o * (1 + o), 1 + Ct ** 2], axis=1)
-    factor = np.stack([C_prev, Ct, tanh_C, i], axis=1)      # ∇f = C_prev ∇C, ∇i = C̃ ∇C, ∇o = tanh(C) ∇h, ∇C̃ = i ∇C
-    gate = np.abs(np.stack([grads.grad_f, grads.grad_i, grads.grad_o, grads.grad_Ct], axis=1))
-    own = abs_slope * gate                                  # each step's own rounding of σ'(z) ∇gate
-    carried = true_slope * factor                           # what an error in ∇h or ∇C becomes
-    gz = np.abs(np.stack([getattr(grads, f"grad_z_{g}") for g in GATES], axis=1))
-    W_h = np.concatenate([W[f"W_h{g}"] for g in GATES])     # (4n, n): Σ_g |W_hg|ᵀ e_g in one product
-    gh, gC = np.abs(grads.grad_h), np.abs(grads.grad_C)
-    e_zy = y * (1 + y) * np.abs(grad_y) + np.abs(grads.grad_z_y)
-    e_hy = e_zy @ W["W_y"]                                  # the y_t path of every ∇h_t at once
-    T, n = f.shape
-    total = np.empty((T, 4, n))                             # |∇z| plus the error made on it
-    carry_h, carry_C = np.zeros(n), np.zeros(n)
-    for t in range(T - 1, -1, -1):
-        e_h = e_hy[t] + carry_h
-        e_C = o[t] * (dtanh_C[t] * e_h + (1 + tanh_C[t] ** 2) * gh[t]) + carry_C
-        up_C = e_C + gC[t]
-        total[t] = carried[t] * np.stack([up_C, up_C, e_h + gh[t], up_C]) + own[t] + gz[t]
-        carry_h = total[t].reshape(-1) @ W_h
-        carry_C = f[t] * up_C
-    x = np.abs(trace.x)
-    out = {}
-    for k, g in enumerate(GATES):
-        out[f"W_h{g}"] = total[:, k].T @ h_prev
-        out[f"W_x{g}"] = total[:, k].T @ x
-        out[f"W_0{g}"] = total[:, k].sum(axis=0)
-    out["W_y"] = e_zy.T @ np.abs(trace.h)
-    out["W_0y"] = e_zy.sum(axis=0)
-    return out
-
 
 class WeightGradients:
     """``bptt(weights, x, h0, C0, grad_y)`` reduced to the listed weights: one
@@ -268,7 +271,9 @@ class WeightGradients:
     through every step (BPTT)."""
 
     regimes = ("ordinary", "saturated", "stability", "extreme")
+    phrases: dict = {}
     supports_gradcheck = True
+    drops = ("C_next", "gates_next")
 
     def __init__(self, weights=HOMEWORK_NAMES, outputs=()):
         self.weights = (weights,) if isinstance(weights, str) else tuple(weights)
@@ -278,24 +283,50 @@ class WeightGradients:
         if outputs and len(outputs) != len(self.weights):
             raise ValueError(f"{len(self.weights)} weights but outputs names {len(outputs)}")
 
-    def _pick(self, by_name: dict):
-        picked = tuple(np.asarray(by_name[w], dtype=float) for w in self.weights)
+    def _pick(self, rounding, by_numeric_name: dict):
+        picked = tuple(rounding(by_numeric_name[TO_NUMERIC[w]]) for w in self.weights)
         return picked[0] if len(picked) == 1 else picked
 
-    def case(self, rng, regime: str):
+    def case(self, rng, regime: str) -> TaskCase:
         params, x, h0, C0, grad_y = sequence(rng, regime)
         args = (homework_weights(params), x, h0, C0, grad_y)
-        trace = lstm_forward(params, x, h0, C0)
-        grads = lstm_backward(params, trace, grad_y)
-        expected = self._pick({hw: getattr(grads.params, TO_NUMERIC[hw]) for hw in HOMEWORK_NAMES})
-        magnitude = self._pick(bptt_magnitude(params, trace, grads, grad_y))
-        return args, expected, magnitude, _label(regime, len(x), params.n, params.m, params.p)
+        expected, magnitude, dropped = exactly(lambda fx: self.reference(args, fx), self.precision(args))
+        return TaskCase(args, expected, magnitude, _label(regime, len(x), params.n, params.m, params.p),
+                        cost=float(len(x)), dropped=dropped)
+
+    @staticmethod
+    def precision(args) -> Fixed:
+        weights, x, h0, _, _ = args
+        return exact.precision(weights, x, h0)
+
+    def reference(self, args, fx: Fixed):
+        """(expected, magnitude, dropped) at ``args``, rounded once at precision ``fx``."""
+        weights, x, h0, C0, grad_y = args
+        names = [TO_NUMERIC[w] for w in self.weights]
+        trace = exact.forward(weights, x, h0, C0, fx)
+        grads = exact.backward(weights, trace, grad_y, names=names)
+        dropped = tuple((exact.DROPS[d], self._pick(fx.to_float, exact.backward(weights, trace, grad_y, drop=(d,),
+                                                                                names=names).params))
+                        for d in self.drops)
+        return (self._pick(fx.to_float, grads.params),
+                self._pick(fx.to_float, bptt_scale(weights, trace, grads, grad_y, names)), dropped)
 
     def finite_difference(self, args):
+        """Central differences of L = Σ ∇y_t·y_t from the exact forward pass alone, rounded once."""
+        diffs = self.differences(args)
+        picked = tuple(fraction_floats(diffs[w]) for w in self.weights)
+        return picked[0] if len(picked) == 1 else picked
+
+    def differences(self, args) -> dict:
+        """The central differences themselves (Fractions, within 1e-22 of the gradient)."""
         weights, x, h0, C0, grad_y = args
-        return self._pick({name: five_point(lambda v: loss(numeric_params({**weights, name: v}), x, h0, C0, grad_y),
-                                            weights[name])
-                           for name in self.weights})
+
+        def sequence_loss(values, fx):
+            return exact.loss(values, x, h0, C0, grad_y, fx=fx)
+
+        start = self.precision(args)
+        return central_differences(sequence_loss, weights, self.weights, size=float(np.abs(grad_y).sum()),
+                                   steps=len(x), fx=Fixed(start.bits + 64))
 
 
 TASKS = {

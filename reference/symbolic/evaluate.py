@@ -26,6 +26,7 @@ from .primitives import mp_sigmoid
 FLOAT_MODULES = [{"sigmoid": np_sigmoid, "tanh": np_tanh}, "numpy"]
 MP_MODULES = [{"sigmoid": mp_sigmoid, "tanh": mpmath.tanh}, "mpmath"]
 GUARD_DIGITS = 30
+ROUGH_DPS = 30   # enough to know the size of every forward quantity
 
 
 @lru_cache(maxsize=4096)
@@ -59,7 +60,10 @@ def forward(graph: Graph, leaves: Mapping[sp.Symbol, float], exact: bool = False
     if missing:
         raise KeyError(f"point lacks values for {missing[:5]}")
     if exact and dps is None:
-        dps = required_dps(forward(graph, leaves).values())
+        # The precision comes from an mpmath pre-pass, never from float64 kernels,
+        # whose last bits differ between CPUs.
+        rough = forward(graph, leaves, exact=True, dps=ROUGH_DPS)
+        dps = required_dps(v for k, v in rough.items() if k != "dps")
     env: dict = {}
     ctx = mpmath.workdps(dps) if exact else nullcontext()
     with ctx:

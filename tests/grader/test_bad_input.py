@@ -4,8 +4,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from grader import grade
+from grader import grade, load_submission
 from grader.sandbox import Limits
+from grader.steps import Job, ReadSubmission, RunCells
 
 from .conftest import FIXTURES, fixture_text
 
@@ -14,6 +15,16 @@ NOTEBOOKS = FIXTURES / "notebooks"
 
 def _by_id(report):
     return {q.name: q for q in report.questions}
+
+
+def _cell_notes(assignment, path, limits=Limits()) -> list[str]:
+    """The sandbox's notes on the statements of each cell that failed, as the
+    pipeline's RunCells step gets them."""
+    executed = RunCells()(ReadSubmission()(Job(assignment, path, limits)))
+    try:
+        return [note for cell in executed.setup.cells for note in cell.notes]
+    finally:
+        executed.box.close()
 
 
 def test_a_file_that_is_not_json_scores_zero_with_the_reason_on_every_question(scalar):
@@ -70,10 +81,29 @@ def test_a_slow_function_gets_a_timeout_message_and_the_rest_is_graded(scalar, o
     assert "did not finish within 1 s" in q11.tests[0].messages[0]
 
 
-def test_a_cell_with_a_syntax_error_is_skipped_and_reported_by_number(scalar, overlay):
-    report = grade(scalar, overlay("def broken(:\n    pass\n"))
-    assert report.score == 33
-    assert any(m.startswith("cell ") and "SyntaxError" in m and "this cell was skipped" in m for m in report.messages)
+def test_a_statement_with_a_syntax_error_costs_only_itself_and_is_reported_by_cell_and_line(
+        scalar, overlay):
+    path = overlay("def broken(:\n    pass\n\ndef grad_h_T(W_y, y_T, grad_y_T):\n"
+                   "    return W_y * y_T * (1 - y_T) * grad_y_T\n", drop=("grad_h_T",))
+    q1 = _by_id(grade(scalar, path))["q1"]
+    assert q1.score == q1.max_score
+    last = load_submission(path).cells[-1].number
+    assert _cell_notes(scalar, path) == [
+        f"cell {last}, lines 1-2 (`def broken(:`): SyntaxError: invalid syntax at line 1; these lines "
+        "were skipped, so broken is not defined; the rest of the cell still ran"]
+
+
+def test_python2_prints_around_an_answer_cost_nothing_and_say_how_to_write_them(scalar, overlay):
+    path = overlay(fixture_text("python2_print_with_answer.py"), drop=("grad_h_T",))
+    q1 = _by_id(grade(scalar, path))["q1"]
+    assert q1.score == q1.max_score
+    last = load_submission(path).cells[-1].number
+    assert _cell_notes(scalar, path) == [
+        f"cell {last}, line 1 (`print 'checking my answer for grad_h_T...'`): this is Python 2 syntax: "
+        "write print('checking my answer for grad_h_T...'); this line was skipped; the rest of the cell "
+        "still ran",
+        f"cell {last}, line 8 (`print 'grad_h_T(1, 0.5, 1) =', grad_h_T(1, 0.5, 1)`): this is Python 2 "
+        "syntax: write print('grad_h_T(1, 0.5, 1) =', grad_h_T(1, 0.5, 1)); this line was skipped"]
 
 
 def test_a_folder_with_one_broken_notebook_grades_the_others(scalar, tmp_path):

@@ -1,8 +1,13 @@
 """Hostile basics: each is graded to the right score within its limit, and grading goes on."""
 from __future__ import annotations
 
-from grader import grade, grade_many
+import importlib.util
+
+import pytest
+
+from grader import grade, grade_many, load_submission
 from grader.sandbox import Limits
+from grader.steps import Job, ReadSubmission, RunCells
 
 from .conftest import fixture_text
 
@@ -13,6 +18,15 @@ def _q(report, qid):
     return next(q for q in report.questions if q.name == qid)
 
 
+def _cell_notes(assignment, path, limits=FAST) -> list[str]:
+    """The sandbox's notes on the statements of each cell that failed."""
+    executed = RunCells()(ReadSubmission()(Job(assignment, path, limits)))
+    try:
+        return [note for cell in executed.setup.cells for note in cell.notes]
+    finally:
+        executed.box.close()
+
+
 def test_an_infinite_loop_at_top_level_costs_nothing_but_a_note(scalar, overlay):
     report = grade(scalar, overlay(fixture_text("loop_at_top_level.py")), FAST)
     assert report.score == 33
@@ -20,9 +34,13 @@ def test_an_infinite_loop_at_top_level_costs_nothing_but_a_note(scalar, overlay)
 
 
 def test_a_memory_bomb_at_top_level_costs_nothing_but_a_note(scalar, overlay):
-    report = grade(scalar, overlay(fixture_text("memory_bomb_at_top_level.py")), FAST)
+    path = overlay(fixture_text("memory_bomb_at_top_level.py"))
+    report = grade(scalar, path, FAST)
     assert report.score == 33
-    assert any("ran out of memory" in m for m in report.messages), report.messages
+    last = load_submission(path).cells[-1].number
+    assert _cell_notes(scalar, path) == [
+        f"cell {last}, line 3 (`hoard = np.ones((100_000, 100_000))`): ran out of memory (the limit is "
+        "1024 MB)"]
 
 
 def test_os_exit_at_top_level_is_survived(scalar, overlay):
@@ -37,9 +55,24 @@ def test_sys_exit_at_top_level_is_reported_for_its_cell(scalar, overlay):
 
 
 def test_an_exception_at_import_is_reported_and_the_other_cells_still_run(scalar, overlay):
-    report = grade(scalar, overlay(fixture_text("import_error_first.py")), FAST)
+    path = overlay(fixture_text("import_error_first.py"))
+    report = grade(scalar, path, FAST)
     assert report.score == 33
-    assert any("ModuleNotFoundError" in m and "tensorflow_that_is_not_installed" in m for m in report.messages)
+    last = load_submission(path).cells[-1].number
+    assert _cell_notes(scalar, path) == [
+        f"cell {last}, line 1 (`import tensorflow_that_is_not_installed`): ModuleNotFoundError: No module "
+        "named 'tensorflow_that_is_not_installed'"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is not None, reason="torch is installed here")
+def test_import_torch_at_the_top_of_a_cell_does_not_cost_the_answer_after_it(scalar, overlay):
+    path = overlay(fixture_text("import_torch_then_answer.py"), drop=("grad_o_t",))
+    q9 = _q(grade(scalar, path, FAST), "q9")
+    assert q9.function == "grad_o_t" and q9.score == q9.max_score
+    last = load_submission(path).cells[-1].number
+    assert _cell_notes(scalar, path) == [
+        f"cell {last}, line 1 (`import torch`): ModuleNotFoundError: No module named 'torch'; "
+        "the rest of the cell still ran"]
 
 
 def test_reading_the_reference_engine_is_refused(scalar, overlay):

@@ -118,15 +118,23 @@ def test_notebook_without_code_cells_gives_empty_submission_and_says_so():
     assert submission.problems == (SourceProblem(None, "the notebook has no code cells"),)
 
 
-def test_syntax_error_cell_is_skipped_and_later_cells_keep_their_numbers():
-    """Cell 7 (`n is 0`) draws a SyntaxWarning, which pytest makes an error: it
-    must neither reject the cell nor escape as a warning."""
+def test_syntax_errors_are_left_to_the_sandbox_so_cells_are_kept_verbatim():
+    """The reader never parses Python: the sandbox child compiles each cell one
+    top-level statement at a time, so a broken statement costs only itself
+    (tests/grader/sandbox/test_statements.py). Cell 7 (`n is 0`) would draw a
+    SyntaxWarning, which pytest makes an error: none may escape."""
     submission = load_submission(FIXTURES / "syntax_error.ipynb")
-    assert numbers(submission) == [2, 4, 6, 7]
-    assert submission.problems == (
-        SourceProblem(5, "cell 5: SyntaxError: invalid syntax (line 3); "
-                         "this cell was skipped, so anything it defines is missing"),
-    )
+    assert numbers(submission) == [2, 4, 5, 6, 7]
+    assert submission.cells[2] == CodeCell(
+        5, "def dsigmoid(y):\n    # derivative in terms of the output\n    retrun y * (1 - y)\n")
+    assert submission.problems == ()
+
+
+def test_py_without_markers_and_with_python2_prints_is_still_one_whole_cell():
+    path = FIXTURES / "python2_starter.py"
+    submission = load_submission(path)
+    assert submission.cells == (CodeCell(1, path.read_text(encoding="utf-8")),)
+    assert submission.problems == ()
 
 
 def test_hand_edited_notebook_with_bom_crlf_tabs_and_missing_fields_is_read(caplog):

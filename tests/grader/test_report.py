@@ -38,5 +38,5 @@ def test_a_question_that_loses_points_shows_the_assignments_hint_and_one_that_do
     pack = load_assignment("bptt_products")
     report = grade(pack, pack.root / "examples" / "reversed_product.ipynb")
     q = {r.name: r for r in report.questions}
-    assert q["q1"].messages == (f"hint: {pack.question('q1').hint}",)
+    assert q["q1"].messages == (f"hint (a reminder for this question, not a diagnosis of your answer): {pack.question('q1').hint}",)
     assert q["q2"].score == q["q2"].max_score and q["q2"].messages == ()
