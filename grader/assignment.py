@@ -13,7 +13,7 @@ import difflib
 import inspect
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -80,6 +80,9 @@ class Question:
     # helper of the pack (run as the preamble) that calls them, for answers whose
     # pieces only make sense together (a forward's cache fed to its backward).
     requires: tuple[str, ...] = ()
+    # expression questions on another cell than the assignment's (a pack comparing
+    # cells): a built-in cell's name or a cell file of the pack, resolved on loading
+    cell: str = ""
 
     def option(self, name: str, default=None):
         return dict(self.options).get(name, default)
@@ -144,14 +147,17 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
     preamble = ""
     if data.get("preamble"):
         preamble = (path.parent / data["preamble"]).read_text(encoding="utf-8")
+    cells: dict[str, str] = {}
+    cell = _cell(name, None, path, data.get("cell", "lstm"), cells)
     questions = tuple(_question(name, q) for q in data.get("questions", []))
+    questions = tuple(replace(q, cell=_cell(name, q.id, path, q.cell, cells)) if q.cell else q for q in questions)
     if not questions:
         raise AssignmentError(name, None, "declares no questions")
     ids = [q.id for q in questions]
     if len(set(ids)) != len(ids):
         raise AssignmentError(name, None, f"question ids repeat: {ids}")
     assignment = Assignment(
-        name=name, title=data.get("title", name), root=path.parent, cell=data.get("cell", "lstm"),
+        name=name, title=data.get("title", name), root=path.parent, cell=cell,
         questions=questions, notebook=data.get("notebook", ""), preamble=preamble,
         seed=int(data.get("seed", 0)), dims=tuple(sorted(data.get("dims", {}).items())),
     )
@@ -202,7 +208,40 @@ def _question(assignment: str, raw: dict) -> Question:
         params=tuple((str(k), str(v)) for k, v in raw.get("params", {}).items()),
         task=raw.get("task", ""), options=tuple(sorted((k, _freeze(v)) for k, v in raw.get("options", {}).items())),
         checks=tuple(checks), hint=raw.get("hint", ""), requires=tuple(raw.get("requires", ())),
+        cell=raw.get("cell", ""),
     )
+
+
+CELL_FILE_SUFFIX = ".cell"
+
+
+def _cell(assignment: str, qid: str | None, path: Path, value: str, seen: dict[str, str]) -> str:
+    """The registered name of the cell ``value`` names: a built-in cell ("gru"), or a
+    cell file of the pack ("gru.cell", the forward equations in text), parsed and
+    registered with the reference engine once per file."""
+    from reference.symbolic.cells import CELLS  # late, like problems: loading alone needs no SymPy
+
+    if value in seen:
+        return seen[value]
+    if not value.endswith(CELL_FILE_SUFFIX):
+        if value not in CELLS:
+            close = difflib.get_close_matches(value, list(CELLS), n=1, cutoff=0.6)
+            mean = f"did you mean {close[0]!r}? " if close else ""
+            raise AssignmentError(assignment, qid, f"unknown cell {value!r}; {mean}known cells: "
+                                  f"{', '.join(sorted(CELLS))}, or a file NAME{CELL_FILE_SUFFIX} of the pack")
+        seen[value] = value
+        return value
+    from reference.symbolic.cellfile import CellFileError, load_cell_file
+
+    file = (path.parent / value).resolve()
+    if path.parent.resolve() not in file.parents:
+        raise AssignmentError(assignment, qid, f"the cell file {value!r} must be in the assignment's folder")
+    try:
+        seen[value] = load_cell_file(file).name
+    except CellFileError as exc:
+        raise AssignmentError(assignment, qid, f"in the cell file {_shown(file)}"
+                              + (f", line {exc.line}" if exc.line else "") + f": {exc.message}") from None
+    return seen[value]
 
 
 # --- the file's shape: grader/schema/assignment.schema.json -------------------------

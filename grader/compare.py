@@ -204,6 +204,7 @@ def compare(got: Any, expected: Any, magnitude: Any, tol: Tolerance, names: tupl
             want = f"a tuple of {len(expected)} values" + (f" ({', '.join(names)})" if names else "")
             return Mismatch("type", f"returned {_describe(got)}, but {want} was expected")
         mags = magnitude if isinstance(magnitude, tuple) else (None,) * len(expected)
+        wrong: list[Mismatch] = []
         for k, (g, e, m) in enumerate(zip(got, expected, mags)):
             name = names[k] if k < len(names) else f"item {k}"
             bad = compare(g, e, m, tol, (name,), notes, layouts, precision) if isinstance(e, tuple) else (
@@ -211,8 +212,12 @@ def compare(got: Any, expected: Any, magnitude: Any, tol: Tolerance, names: tupl
                 if isinstance(e, np.ndarray)
                 else _named(compare_scalar(g, e, m if m is not None else abs(e), tol, notes, precision), name))
             if bad:
-                return bad
-        return None
+                wrong.append(bad)
+        if len(wrong) > 1 and all(w.kind == "value" for w in wrong):
+            # Every wrong output, each with its gate block or time step: together they
+            # point at the mistake better than the first one alone.
+            return Mismatch("value", "; ".join(w.message for w in wrong), wrong[0].error)
+        return wrong[0] if wrong else None
     if isinstance(expected, np.ndarray):
         return compare_array(got, expected, magnitude, tol, notes=notes, layout=layouts.get("", ()),
                              precision=precision)

@@ -58,7 +58,12 @@ class ExpressionProblem:
 
     def __init__(self, assignment: Assignment, question: Question):
         self.assignment, self.question = assignment, question
-        self.graph = g = unrolled(assignment.cell, question.at, dict(assignment.dims) or None)
+        self.graph = g = unrolled(question.cell or assignment.cell, question.at, dict(assignment.dims) or None)
+        try:
+            self.target = g.value(question.target, question.at)[0]
+        except KeyError as exc:
+            raise AssignmentError(assignment.name, question.id,
+                                  f"{exc.args[0]}; {self._valid_targets()}") from None
         self.bound: dict[str, sp.Symbol] = {}
         given = set()
         for pname, quantity in question.params:
@@ -66,36 +71,92 @@ class ExpressionProblem:
             self.bound[pname] = sym
             if is_grad:
                 node = self._node(quantity.split(None, 1)[1])
+                if node == self.target:
+                    # ∇target handed out as known would make the reference that parameter itself
+                    raise AssignmentError(assignment.name, question.id,
+                                          f"parameter {pname!r} hands out {quantity!r}, the gradient the question "
+                                          f"asks for; {self._seed_hint(quantity)}")
                 if node in g.defs and g.uses.get(node):
                     given.add(node)
-        try:
-            self.target = g.value(question.target, question.at)[0]
-        except KeyError as exc:
-            raise AssignmentError(assignment.name, question.id, str(exc.args[0])) from None
         self.given = frozenset(given)
         self.reference = g.adjoint(self.target, self.given)
         missing = self.reference.free_symbols - set(self.bound.values())
         if missing:
             raise AssignmentError(assignment.name, question.id,
                                   f"the reference needs {sorted(s.name for s in missing)}, "
-                                  "which no parameter provides")
+                                  "which no parameter provides" + self._seed_note(missing))
         self.args_order = tuple(self.bound[p] for p in question.param_names)
         self.magnitude = ev.abs_form(self.reference)
         self.grad_inputs = tuple(s for s in self.args_order if s.name.startswith(r"\nabla"))
 
+    # -- what a parameter may name -------------------------------------------
+    # "W_y" a parameter; "y@T" a quantity at a step; "grad C@t+1" the total gradient
+    # ∂L/∂C_{t+1} handed out as known; "seed s@T" the loss's own term ∂ℓ/∂s_T, which
+    # differs from the total gradient when the state is also the output (a GRU's s_t
+    # feeds both the loss and step t+1).
+    PREFIXES = ("grad", "seed")
+
     def _node(self, quantity: str) -> sp.Symbol:
         name, _, step = quantity.partition("@")
         if not step:
-            return self.graph.value(name, None)[0]
+            return self.graph.value(name.strip(), None)[0]
         return self.graph.value(name.strip(), step.strip())[0]
 
     def _resolve(self, quantity: str) -> tuple[sp.Symbol, bool]:
         try:
-            if quantity.startswith("grad "):
-                return grad_symbol(self._node(quantity.split(None, 1)[1])), True
+            prefix, _, rest = quantity.partition(" ")
+            if prefix == "grad" and rest:
+                return grad_symbol(self._node(rest)), True
+            if prefix == "seed" and rest:
+                node = self._node(rest)
+                if node not in self.graph.seeds:
+                    raise KeyError(f"{rest.strip()!r} receives no loss seed (it is not the cell's output "
+                                   f"{self.graph.cell.output!r} at a step the loss reads)")
+                return self.graph.seeds[node], False
+            if " " in quantity.strip():
+                raise KeyError(f"{quantity!r} is not a quantity: a parameter may be prefixed only by "
+                               f"{' or '.join(repr(p + ' ') for p in self.PREFIXES)}")
             return self._node(quantity), False
         except KeyError as exc:
-            raise AssignmentError(self.assignment.name, self.question.id, str(exc.args[0])) from None
+            raise AssignmentError(self.assignment.name, self.question.id,
+                                  f"{exc.args[0]}; {self.valid_names()}") from None
+
+    def valid_names(self) -> str:
+        """Everything a parameter of this question may name, for error messages."""
+        g = self.graph
+        by_step: dict[str, list[str]] = {}
+        for (name, step) in g.values:
+            by_step.setdefault(g.labels[step], []).append(name)
+        for step in g.inputs:
+            by_step.setdefault(g.labels[step], []).append("x")
+        steps = "; ".join(f"@{label}: {', '.join(sorted(set(names), key=_name_order))}"
+                          for label, names in sorted(by_step.items(), key=lambda kv: g.labels.index(kv[0])))
+        seeds = sorted({f"seed {g.node_of[s][0]}@{g.labels[g.node_of[s][1]]}" for s in g.seeds},
+                       key=lambda n: g.labels.index(n.rsplit("@", 1)[1]))
+        return (f"valid quantities of cell {g.cell.name!r} at {self.question.at!r} are {steps}; "
+                f"parameters: {', '.join(g.params)}; loss seeds: {', '.join(seeds)}; "
+                "and 'grad NAME@STEP' for the gradient of any quantity")
+
+    def _valid_targets(self) -> str:
+        g = self.graph
+        step = g.step_index(self.question.at)
+        names = sorted({n for (n, s) in g.values if s == step}, key=_name_order)
+        return f"valid targets of cell {g.cell.name!r} at {self.question.at!r}: {', '.join(names)}"
+
+    def _seed_hint(self, quantity: str) -> str:
+        node = quantity.split(None, 1)[1].strip()
+        if self.target in self.graph.seeds:
+            return f"to hand out the loss's own term ∂ℓ/∂{node}, write 'seed {node}'"
+        return "hand out the gradients of the quantities that use it instead"
+
+    def _seed_note(self, missing) -> str:
+        seeds = {v: k for k, v in self.graph.seeds.items()}
+        named = [s for s in missing if s in seeds]
+        if not named:
+            return ""
+        spell = ", ".join(f"'seed {self.graph.node_of[seeds[s]][0]}@{self.graph.labels[self.graph.node_of[seeds[s]][1]]}'"
+                          for s in sorted(named, key=lambda s: s.name))
+        return f" (the loss's own term: name it {spell})"
 
     # -- cases ---------------------------------------------------------------
     def point(self, rng: np.random.Generator, regime: str) -> dict:
@@ -141,7 +202,10 @@ class ExpressionProblem:
         return cache.cached(self._key("cases", regime, count, seed), lambda: self._build(regime, count, seed))
 
     def _key(self, *parts) -> tuple:
-        return (cache.assignment_digest(self.assignment.root), self.assignment.name, self.question.id, *parts)
+        # The cell's source names a cell file's digest: editing gru.cell alone must not
+        # serve the cases of the old equations from the disk cache.
+        return (cache.assignment_digest(self.assignment.root), self.assignment.name, self.question.id,
+                self.graph.cell.source, *parts)
 
     def _build(self, regime: str, count: int, seed: int) -> tuple[Case, ...]:
         rng = np.random.default_rng(seed)
@@ -184,9 +248,14 @@ class ExpressionProblem:
         return dict(self.bound)
 
 
+def _name_order(name: str):
+    """Named quantities first, pre-activations (z_f, z^{s}) after them."""
+    return (name.startswith("z_"), name)
+
+
 def pretty(name: str) -> str:
-    """A symbol name as a student reads it: ∇C_{t+1}, C̃_{t}, W^{hf}."""
-    return name.replace(r"\nabla ", "∇").replace(r"\tilde{C}", "C̃").replace(r"\tilde{s}", "s̃")
+    """A symbol name as a student reads it: ∇C_{t+1}, C̃_{t}, W^{hf}, ∂ℓ/∂s_{t}."""
+    return name.replace(r"\nabla_{\mathcal{L}} ", "∂ℓ/∂").replace(r"\nabla ", "∇").replace(r"\tilde{C}", "C̃").replace(r"\tilde{s}", "s̃")
 
 
 class TaskProblem:

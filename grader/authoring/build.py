@@ -11,13 +11,15 @@ from __future__ import annotations
 import copy
 import hashlib
 import inspect
+import re
+import zlib
 from pathlib import Path
 
 import nbformat
 
 from ..assignment import ASSIGNMENTS_DIR, Assignment, AssignmentError, load_assignment
 from . import selfcheck
-from .publictests import EmbedError, layout, public_tests
+from .publictests import EmbedError, pack, public_tests, unpack
 from .regions import MANUAL_PROMPT, RegionError, has_marker, strip_code, strip_markdown
 
 SOLUTION = "solution.ipynb"
@@ -62,18 +64,19 @@ def load_pack(pack_dir: str | Path) -> tuple[Assignment, nbformat.NotebookNode]:
     return assignment, nbformat.read(path, as_version=4)
 
 
+# Colab shows a cell with this first line and cellView "form" as its title alone.
+SETUP_TITLE = "# @title Setup: helpers and the self-check check(\"q1\") / check_all(). Run this cell first."
+
+
 def setup_source(assignment: Assignment, helpers: str) -> str:
     """The student's first code cell: the pack's helpers, then the self-check
-    runtime called with the embedded public tests."""
+    runtime called with the public tests packed on one line."""
     try:
-        data = layout(public_tests(assignment))
+        data = pack(public_tests(assignment))
     except EmbedError as exc:
         raise AuthoringError(assignment.name, f"a public test cannot be embedded: {exc}") from None
-    # Inside r'''...''' only a quote could end the string early; in JSON a quote
-    # only ever sits inside a string, where \u0027 means the same.
-    data = data.replace("'", "\\u0027")
     runtime = inspect.getsource(selfcheck._selfcheck)
-    parts = [helpers.rstrip("\n")] if helpers.strip() else []
+    parts = [SETUP_TITLE + ("\n" + helpers.rstrip("\n") if helpers.strip() else "")]
     parts.append(
         f"{SETUP_DIVIDER}\n"
         "# Self-check: run check(\"q1\") for one question or check_all() for all of them.\n"
@@ -81,7 +84,7 @@ def setup_source(assignment: Assignment, helpers: str) -> str:
         "# Nothing below needs reading or editing.\n"
         f"{SETUP_DIVIDER}\n\n\n"
         f"{runtime.rstrip()}\n\n\n"
-        f"check, check_all = _selfcheck(globals(), r'''\n{data}\n''')\n"
+        f'check, check_all = _selfcheck(globals(), "{data}")\n'
         "del _selfcheck")
     return "\n\n\n".join(parts)
 
@@ -96,6 +99,12 @@ def _setup_cell(cell):
     # Students never need to change it, and a stray edit would break check().
     cell.metadata["editable"] = False
     cell.metadata["deletable"] = False
+    # Shown as one collapsed line: nbformat 4.5's jupyter.source_hidden is what
+    # JupyterLab, Notebook 7 and VS Code honour; Colab reads cellView "form" with the
+    # @title line. Not "collapsed": in nbformat that hides the outputs, and a
+    # student must see it if this cell fails.
+    cell.metadata["jupyter"] = {"source_hidden": True}
+    cell.metadata["cellView"] = "form"
     return cell
 
 
@@ -181,14 +190,33 @@ def student_notebook_text(pack_dir: str | Path) -> str:
     return _text(build_student_notebook(pack_dir))
 
 
+# The packed tests as they appear in the notebook's JSON text (quotes escaped).
+_PACKED_IN_FILE = re.compile(r'_selfcheck\(globals\(\), \\"([A-Za-z0-9+/=]*)\\"\)')
+
+
+def _same_notebook(old: bytes, new: str) -> bool:
+    """Byte-equal, or equal but for the packed tests' bytes with the same tests
+    inside: another zlib build may compress the same JSON differently, which is
+    no reason to call a notebook stale or to rewrite it."""
+    if old == new.encode("utf-8"):
+        return True
+    try:
+        old_text = old.decode("utf-8")
+        a, b = _PACKED_IN_FILE.findall(old_text), _PACKED_IN_FILE.findall(new)
+        return (len(a) == len(b) == 1 and _PACKED_IN_FILE.sub("", old_text) == _PACKED_IN_FILE.sub("", new)
+                and unpack(a[0]) == unpack(b[0]))
+    except (UnicodeDecodeError, ValueError, zlib.error):  # binascii.Error is a ValueError
+        return False
+
+
 def write_student_notebook(pack_dir: str | Path) -> tuple[Path, bool]:
-    """Write the pack's student notebook; returns its path and whether its bytes changed."""
+    """Write the pack's student notebook; returns its path and whether it changed."""
     assignment, nb = _build(pack_dir)
     path = student_path(assignment)
-    new = _text(nb).encode("utf-8")
-    changed = not path.is_file() or path.read_bytes() != new
+    new = _text(nb)
+    changed = not path.is_file() or not _same_notebook(path.read_bytes(), new)
     if changed:
-        path.write_bytes(new)
+        path.write_bytes(new.encode("utf-8"))
     return path, changed
 
 
@@ -196,5 +224,5 @@ def stale_student_notebook(pack_dir: str | Path) -> Path | None:
     """The committed student notebook's path if it differs from a fresh build, else None."""
     assignment, nb = _build(pack_dir)
     path = student_path(assignment)
-    stale = not path.is_file() or path.read_bytes() != _text(nb).encode("utf-8")
+    stale = not path.is_file() or not _same_notebook(path.read_bytes(), _text(nb))
     return path if stale else None

@@ -9,20 +9,22 @@ embedded; every hidden case stays out of the notebook.
 """
 from __future__ import annotations
 
+import base64
 import json
 import math
+import re
+import zlib
 from typing import Any
 
 import numpy as np
 
 from ..assignment import Assignment, CheckSpec, Question
 from ..checks import CHECKS
-from ..checks.base import CheckContext, tolerance
+from ..checks.base import CheckContext, lenient_at, tolerance
 from ..checks.numeric import NumericCheck
 from ..problems import problem_for
 
 FORMAT = 1
-WIDTH = 100  # characters of JSON on one line, unless the value is shallow (see layout)
 
 
 class EmbedError(ValueError):
@@ -85,13 +87,19 @@ def question_data(assignment: Assignment, question: Question) -> dict:
             elsewhere.append(spec.label)
         else:
             tol = tolerance(spec)
-            cases = [{"args": encode(list(c.args)), "expected": encode(c.expected),
-                      "magnitude": encode(c.magnitude), "label": c.label}
-                     for c in check_cases(assignment, question, spec)]
+            cases = []
+            for c in check_cases(assignment, question, spec):
+                case = {"args": encode(list(c.args)), "expected": encode(c.expected),
+                        "magnitude": encode(c.magnitude), "label": c.label}
+                if not lenient_at(c, tol):
+                    # the grader grants no precision leniency where a known wrong answer is that close
+                    case["strict"] = True
+                cases.append(case)
             checks.append({"label": spec.label, "rtol": tol.rtol, "kappa": tol.kappa, "cases": cases})
     return {
         "id": question.id, "title": question.title, "function": question.function, "manual": False,
-        "params": list(question.param_names),
+        # what the student writes: `requires` when `function` is the pack's driver
+        "functions": list(question.student_functions), "params": list(question.param_names),
         # the grader compares the parameter count only when the question names its parameters
         "check_signature": bool(question.params),
         "outputs": list(question.option("outputs", ())), "hint": question.hint,
@@ -104,25 +112,24 @@ def public_tests(assignment: Assignment) -> dict:
             "questions": [question_data(assignment, q) for q in assignment.questions]}
 
 
-def _depth(value: Any) -> int:
-    if isinstance(value, dict):
-        return 1 + max(map(_depth, value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max(map(_depth, value), default=0)
-    return 0
+def pack(data: dict) -> str:
+    """The public tests as one line for the notebook: base64 of zlib-compressed compact
+    JSON, about a third of the pretty-printed size and free of quotes and newlines."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
 
 
-def layout(value: Any, indent: int = 0) -> str:
-    """JSON that reads and diffs well: a container goes on one line if it is short,
-    a row of numbers, or an object holding only rows and numbers (a scalar
-    question's case, a 1-D array, a dict of weights); a matrix gets a line per row."""
-    flat = json.dumps(value, ensure_ascii=False)
-    depth = _depth(value)
-    if len(flat) + indent <= WIDTH or depth <= 1 or (isinstance(value, dict) and depth <= 2):
-        return flat
-    pad = " " * (indent + 1)
-    if isinstance(value, dict):
-        items = [f"{pad}{json.dumps(k, ensure_ascii=False)}: {layout(v, indent + 1)}" for k, v in value.items()]
-        return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
-    items = [pad + layout(v, indent + 1) for v in value]
-    return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
+def unpack(packed: str) -> dict:
+    return json.loads(zlib.decompress(base64.b64decode(packed)).decode("utf-8"))
+
+
+# The one line of a setup cell that carries the packed tests (see build.setup_source).
+PACKED = re.compile(r'^check, check_all = _selfcheck\(globals\(\), "([A-Za-z0-9+/=]*)"\)$', re.MULTILINE)
+
+
+def embedded(setup: str) -> dict:
+    """The public tests a setup cell's source carries."""
+    found = PACKED.search(setup)
+    if found is None:
+        raise EmbedError("the setup cell carries no packed public tests")
+    return unpack(found.group(1))

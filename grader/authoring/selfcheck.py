@@ -20,25 +20,31 @@ def _selfcheck(namespace, data):
     # student's `sum = 0` or `list = [...]` at top level cannot break the check.
     from builtins import (
         BaseException, KeyboardInterrupt, NotImplementedError, TypeError, ValueError, abs, all, any, bool,
-        callable, complex, dict, enumerate, filter, float, int, isinstance, len, list, max, next, print, repr,
-        str, sum, tuple, type, zip,
+        callable, complex, dict, enumerate, filter, float, getattr, int, isinstance, len, list, max, next, print,
+        repr, str, sum, tuple, type, zip,
     )
+    import base64
     import contextlib
     import difflib
+    import html
     import inspect
     import io
     import json
     import math
     import os
+    import sys
     import traceback
     import warnings
+    import zlib
 
     import numpy
 
     eps = float(numpy.finfo(numpy.float64).eps)
-    spec = json.loads(data)
+    spec = json.loads(zlib.decompress(base64.b64decode(data)).decode("utf-8"))
     questions = spec["questions"]
     by_id = {q["id"]: q for q in questions}
+    # another question's function is never a rename candidate, however similar (as in the grader)
+    taken = {f for q in questions for f in q.get("functions", ())}
 
     elsewhere_kinds = []
     for q in questions:
@@ -116,7 +122,7 @@ def _selfcheck(namespace, data):
         if err <= bound(tol, expected_norm, magnitude_norm):
             return None
         relative = err / expected_norm if expected_norm > 0 else math.inf
-        if relative <= 1e-6:
+        if relative <= tol["precision"]:
             return None  # right; only its float64 evaluation loses digits
         if relative < 1e-2:
             return "value", ("%sreturned %s off by %.1e relative: close, but more than rounding explains; a term "
@@ -219,7 +225,9 @@ def _selfcheck(namespace, data):
                    if b is not None and (a.shape != b.shape or not numpy.array_equal(a, b, equal_nan=True))]
         if kind == "ok":
             expected = decode(case["expected"])
-            bad = compare(value, expected, decode(case["magnitude"]), check, tuple(q["outputs"]))
+            # no 1e-6 leniency where a known wrong answer is that close (grader.checks.base.lenient_at)
+            tol = dict(check, precision=0.0 if case.get("strict") else 1e-6)
+            bad = compare(value, expected, decode(case["magnitude"]), tol, tuple(q["outputs"]))
             if bad is None:
                 return None  # an input changed in place costs nothing while the values are right
             kind, message = bad
@@ -237,17 +245,22 @@ def _selfcheck(namespace, data):
             message += " [%s]" % case["label"]
         return kind, message
 
+    def names(q):
+        return q.get("functions") or ([q["function"]] if q["function"] else [])
+
     def unusable(q):
         """Why the function cannot be called at all, or ""."""
-        name = q["function"]
-        fn = namespace.get(name)
-        if fn is None:
-            close = difflib.get_close_matches(name, [k for k in namespace if callable(namespace[k])], n=1)
-            hint = "; did you mean %s? (rename it to %s)" % (close[0], name) if close else ""
-            return "%s is not defined: run the cell that defines it%s" % (name, hint)
-        if not callable(fn):
-            return "%s is a %s, not a function" % (name, type(fn).__name__)
-        if q["check_signature"]:
+        for name in names(q) + [q["function"]]:
+            fn = namespace.get(name)
+            if fn is None:
+                others = [k for k in namespace if callable(namespace[k]) and k not in taken]
+                close = difflib.get_close_matches(name, others, n=1, cutoff=0.8)
+                hint = "; did you mean %s? (rename it to %s)" % (close[0], name) if close else ""
+                return "%s is not defined: run the cell that defines it%s" % (name, hint)
+            if not callable(fn):
+                return "%s is a %s, not a function" % (name, type(fn).__name__)
+        name, fn = q["function"], namespace[q["function"]]
+        if q["check_signature"] and names(q) == [name]:  # a pack's driver fixes the student's signatures
             try:
                 params = list(inspect.signature(fn).parameters.values())
             except (TypeError, ValueError):
@@ -276,7 +289,7 @@ def _selfcheck(namespace, data):
         parts = ["%s (checked only by the autograder)" % label for label in q["autograder_only"]]
         if q["hidden"]:
             parts.append("%d hidden check%s" % (q["hidden"], "s" if q["hidden"] > 1 else ""))
-        return "  not run here: " + ", ".join(parts) if parts else ""
+        return "not run here: " + ", ".join(parts) if parts else ""
 
     def find(question):
         q = by_id.get(str(question))
@@ -286,62 +299,137 @@ def _selfcheck(namespace, data):
             print("there is no question %r; the questions are %s" % (question, ", ".join(by_id)))
         return q
 
+    # --- output: plain text, or coloured HTML in a notebook frontend --------------
+
+    def frontend():
+        """IPython's display() when a Jupyter kernel runs this (JupyterLab, Notebook,
+        VS Code, Colab: each is a ZMQInteractiveShell), else None: a terminal IPython
+        or the autograder gets the plain text."""
+        ipython = sys.modules.get("IPython")
+        shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
+        if shell is None or not any(c.__name__ == "ZMQInteractiveShell" for c in type(shell).__mro__):
+            return None
+        from IPython.display import display
+        return display
+
+    def show(lines, markup):
+        display = frontend()
+        if display is None:
+            for line in lines:
+                print(line)
+        else:  # text/plain too: what nbconvert, a console or a test reads
+            display({"text/plain": "\n".join(lines), "text/html": markup}, raw=True)
+
+    colours = {"ok": ("#1a7f37", "#dafbe1"), "fail": ("#cf222e", "#ffebe9"), "info": ("#57606a", "#f6f8fa"),
+               "todo": ("#9a6700", "#fff8c5")}
+
+    def badge(state, text):
+        fg, bg = colours[state]
+        return ('<span style="color:%s;background:%s;font-weight:600;padding:1px 6px;border-radius:3px;'
+                'white-space:nowrap">%s</span>' % (fg, bg, html.escape(text)))
+
+    def code(items):
+        return ", ".join("<code>%s</code>" % html.escape(n) for n in items)
+
+    def page(body):
+        return ('<div style="font-family:system-ui,sans-serif;font-size:13px;line-height:1.45">%s</div>' % body)
+
+    def table(rows):
+        cells = "".join("<tr>%s</tr>" % "".join(
+            '<td style="text-align:left;vertical-align:top;padding:2px 8px">%s</td>' % c for c in row)
+            for row in rows)
+        return '<table style="border-collapse:collapse;margin:4px 0">%s</table>' % cells
+
+    def hint_box(q):
+        return ('<div style="border-left:4px solid #9a6700;background:#fff8c5;padding:4px 8px;margin-top:4px">'
+                "<b>Hint:</b> %s</div>" % html.escape(q["hint"]))
+
+    # --- the two commands --------------------------------------------------------
+
     def check(question):
-        """Run the public tests of one question, e.g. check("q3"), and print the verdicts."""
+        """Run the public tests of one question, e.g. check("q3"), and show the verdicts."""
         q = find(question)
         if q is None:
             return
-        print("%s: %s" % (" ".join(filter(None, (q["id"], q["function"]))), q["title"]))
+        title = "%s: %s" % (" ".join([q["id"]] + ([", ".join(names(q))] if names(q) else [])), q["title"])
+        head = "<b>%s</b> %s: %s" % (html.escape(q["id"]), code(names(q)), html.escape(q["title"]))
         if q["manual"]:
-            print("  graded by hand: there are no tests to run")
+            show([title, "  graded by hand: there are no tests to run"],
+                 page(head + "<div>%s</div>" % badge("info", "graded by hand: there are no tests to run")))
             return
         reason, results = run(q)
         if results and all(bad is not None and bad[0] == "todo" for _, bad in results):
             reason, results = results[0][1][1], []
+        lines, rows = [title], []
         if reason:
-            print("  FAIL  " + reason)
+            lines.append("  FAIL  " + reason)
+            rows.append([badge("todo" if "not written yet" in reason else "fail", "FAIL"), html.escape(reason)])
         for label, bad in results:
-            print("  ok    " + label if bad is None else "  FAIL  %s: %s" % (label, bad[1]))
+            lines.append("  ok    " + label if bad is None else "  FAIL  %s: %s" % (label, bad[1]))
+            rows.append([badge("ok", "ok"), html.escape(label), ""] if bad is None else
+                        [badge("fail", "FAIL"), html.escape(label), html.escape(bad[1])])
         passed = sum(bad is None for _, bad in results)
-        if results:
-            print("  %d of %d public tests passed" % (passed, len(results)))
+        summary = "%d of %d public tests passed" % (passed, len(results)) if results else ""
+        if summary:
+            lines.append("  " + summary)
         if elsewhere(q):
-            print(elsewhere(q))
-        if q["hint"] and (reason or passed < len(results)):
-            print("  hint: " + q["hint"])
+            lines.append("  " + elsewhere(q))
+        failed = bool(reason) or passed < len(results)
+        if q["hint"] and failed:
+            lines.append("  hint: " + q["hint"])
+        markup = head + table(rows)
+        if summary:
+            markup += "<div>%s</div>" % badge("fail" if failed else "ok", summary)
+        if elsewhere(q):
+            markup += '<div style="color:#57606a">%s</div>' % html.escape(elsewhere(q))
+        if q["hint"] and failed:
+            markup += hint_box(q)
+        show(lines, page(markup))
 
     def check_all():
-        """Run the public tests of every question and print one line per question."""
+        """Run the public tests of every question and show one line per question."""
         total = passed = 0
         failing = []
         id_width = max(len(q["id"]) for q in questions)
-        name_width = max(len(q["function"]) for q in questions)
+        name_width = max(len(", ".join(names(q))) for q in questions)
+        lines, rows = [], []
         for q in questions:
-            head = "%s %s " % (q["id"].ljust(id_width), q["function"].ljust(name_width))
+            head = "%s %s " % (q["id"].ljust(id_width), ", ".join(names(q)).ljust(name_width))
+            first = [html.escape(q["id"]), code(names(q))]
             if q["manual"]:
-                print(head + "graded by hand")
+                lines.append(head + "graded by hand")
+                rows.append(first + [badge("info", "by hand"), "graded by hand"])
                 continue
             reason, results = run(q)
             ok = sum(bad is None for _, bad in results)
             count = sum(len(c["cases"]) for c in q["checks"])
             total, passed = total + count, passed + ok
             if not reason and ok == count:
-                print(head + ("%d of %d public tests passed" % (ok, count) if count else
-                              "no public tests; checked only by the autograder"))
+                text = ("%d of %d public tests passed" % (ok, count) if count else
+                        "no public tests; checked only by the autograder")
+                lines.append(head + text)
+                rows.append(first + [badge("ok" if count else "info", "%d/%d" % (ok, count)), html.escape(text)])
                 continue
             failing.append(q["id"])
             bad = [b for _, b in results if b is not None]
             if not reason and all(kind == "todo" for kind, _ in bad):
-                own = bad[0][1].startswith(q["function"] + " ")
-                print(head + ("not written yet" if own else bad[0][1]))
+                # "not written yet" when it is the one function the student writes; else name it
+                own = len(names(q)) == 1 and bad[0][1].startswith(names(q)[0] + " ")
+                text = "not written yet" if own else bad[0][1]
+                lines.append(head + text)
+                rows.append(first + [badge("todo", "to do"), html.escape(text)])
                 continue
-            first = reason or next("%s: %s" % (label, b[1]) for label, b in results if b is not None)
-            print(head + "%d of %d public tests passed; first failure: %s" % (ok, count, first))
+            first_failure = reason or next("%s: %s" % (label, b[1]) for label, b in results if b is not None)
+            lines.append(head + "%d of %d public tests passed; first failure: %s" % (ok, count, first_failure))
+            rows.append(first + [badge("fail", "%d/%d" % (ok, count)),
+                                 html.escape("first failure: " + first_failure)])
         if failing:
-            print("%d of %d public tests passed; failing: %s. Run check(\"%s\") for details." % (
-                passed, total, ", ".join(failing), failing[0]))
+            closing = "%d of %d public tests passed; failing: %s. Run check(\"%s\") for details." % (
+                passed, total, ", ".join(failing), failing[0])
         else:
-            print("All %d public tests passed." % total)
-        print(unseen)
+            closing = "All %d public tests passed." % total
+        lines += [closing, unseen]
+        show(lines, page(table(rows) + "<div>%s</div>" % badge("fail" if failing else "ok", closing)
+                         + '<div style="color:#57606a">%s</div>' % html.escape(unseen)))
 
     return check, check_all

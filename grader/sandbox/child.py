@@ -55,6 +55,7 @@ def _load_sibling(name):
 
 
 _statements = _load_sibling("statements")
+_confine = _load_sibling("confine")
 
 HEADER = struct.Struct(">I")
 _read, _write = os.read, os.write
@@ -530,6 +531,11 @@ def lock_down(cfg):
                          (signal, "pidfd_send_signal")):
         if hasattr(module, name):
             delattr(module, name)
+    # The kernel's walls last, once nothing of start-up needs what they deny.
+    if cfg.get("seccomp"):
+        _confine.apply_seccomp(posix.getpid())
+    if cfg.get("landlock"):
+        _confine.apply_landlock(*cfg["landlock"])
     install_guard(protected, cfg["workdir"], cfg["fds"],
                   list(cfg["blocked"]) + ["_posixsubprocess", "_thread", "_signal", "posix"])
 

@@ -6,6 +6,7 @@ its whole process group. The Sandbox (runner.py) decides what to do next.
 """
 from __future__ import annotations
 
+import json
 import os
 import select
 import shutil
@@ -17,13 +18,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import wire
+from . import isolation, wire
 from .exprtree import MAX_DEPTH, MAX_NODES
 from .mplcache import matplotlib_config_dir
 
 CHILD_SCRIPT = Path(__file__).with_name("child.py")
 # Modules child.py loads by path from its own folder; staged next to every copy of it.
-CHILD_HELPERS = (Path(__file__).with_name("statements.py"),)
+CHILD_HELPERS = (Path(__file__).with_name("statements.py"), Path(__file__).with_name("confine.py"))
 BLOCKED_IMPORTS = ("grader", "reference")
 
 
@@ -73,41 +74,69 @@ class _Child:
     def __init__(self, limits: Limits, protected: tuple[str, ...], deadline: float):
         self.limits = limits
         self.killed_by_us = False
+        self.ns_init: int | None = None  # pidfd of the PID namespace's init (namespaces layer)
+        self.iso = isolation.probe(sys.executable, limits.run_as).only(limits.layers)
+        if not self.iso.walled and not limits.unsafe_no_isolation:
+            raise SandboxError(
+                "refusing to run student code: no isolation layer the kernel enforces "
+                "(namespaces, landlock, seccomp) is available here", self.iso.summary() +
+                "; pass unsafe_no_isolation=True (--unsafe-no-isolation) to grade anyway, "
+                "with only the audit hook and rlimits between student code and this machine")
+        walled = self.iso.has("namespaces")
         self.top = tempfile.mkdtemp(prefix="lstm-sandbox-")
         try:
-            self.workdir, script, identity = _stage(self.top, limits.run_as)
-            env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": self.workdir,
-                   "TMPDIR": self.workdir, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+            self.workdir, files, identity = _stage(self.top, limits.run_as, copy=walled)
+            inside = (lambda path: path.replace(self.workdir, isolation.SANDBOX_WORK, 1)) \
+                if walled else (lambda path: path)
+            work_inside = inside(os.path.realpath(self.workdir))
+            env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": work_inside,
+                   "TMPDIR": work_inside, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                    "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
             mpl_dir = matplotlib_config_dir()
             if mpl_dir:
-                env["MPLCONFIGDIR"] = _own_copy(mpl_dir, self.workdir, limits.run_as)
+                mpl_dir = _own_copy(mpl_dir, self.workdir, limits.run_as)
+                env["MPLCONFIGDIR"] = inside(os.path.realpath(mpl_dir))
+            reads = isolation.readable_paths(sys.executable, protected,
+                                             (mpl_dir,) if mpl_dir else ())
         except BaseException:
             shutil.rmtree(self.top, ignore_errors=True)
             raise
         to_child_r, self.wfd = os.pipe()
         self.rfd, from_child_w = os.pipe()
+        info_r, info_w = os.pipe() if walled else (-1, -1)
+        if walled:
+            script = f"{isolation.SANDBOX_DIR}/child.py"
+            prefix = isolation.bwrap_command(self.iso.bwrap, read=reads, files=files,
+                                             workdir=os.path.realpath(self.workdir),
+                                             info_fd=info_w)
+        else:
+            script, prefix = files["child.py"], []
+        passed = (to_child_r, from_child_w) + ((info_w,) if walled else ())
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-I", script, str(to_child_r), str(from_child_w)],
-                pass_fds=(to_child_r, from_child_w), start_new_session=True, cwd=self.workdir,
+                [*prefix, sys.executable, "-I", script, str(to_child_r), str(from_child_w)],
+                pass_fds=passed, start_new_session=True, cwd=self.workdir,
                 env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE, **identity)
         except BaseException as exc:
-            for fd in (to_child_r, from_child_w, self.rfd, self.wfd):
-                os.close(fd)
+            for fd in (to_child_r, from_child_w, self.rfd, self.wfd, info_r, info_w):
+                if fd >= 0:
+                    os.close(fd)
             shutil.rmtree(self.top, ignore_errors=True)
             if isinstance(exc, OSError):
                 raise SandboxError("could not start the sandbox child", str(exc)) from exc
             raise
-        os.close(to_child_r)
-        os.close(from_child_w)
+        for fd in passed:
+            os.close(fd)
         os.set_blocking(self.rfd, False)
         os.set_blocking(self.wfd, False)
         self._pollers: dict[int, select.poll] = {}
         self.closed = False
+        landlock = None
+        if self.iso.has("landlock"):
+            landlock = [[*isolation.SYSTEM, *reads, *isolation.DEVICES], [work_inside, "/dev/null"]]
         config = {
-            "fds": [to_child_r, from_child_w], "workdir": os.path.realpath(self.workdir),
+            "fds": [to_child_r, from_child_w], "workdir": work_inside,
             "protected": list(protected), "blocked": list(BLOCKED_IMPORTS),
             "memory_bytes": limits.memory_bytes, "cpu_seconds": limits.cpu_seconds,
             "file_bytes": limits.file_bytes, "output_bytes": limits.output_bytes,
@@ -115,8 +144,11 @@ class _Child:
             # Room for the envelope and for output escaped as \\uXXXX.
             "value_bytes": limits.frame_bytes - 6 * limits.output_bytes - 65536,
             "nesting": wire.MAX_NESTING, "expr_nodes": MAX_NODES, "expr_depth": MAX_DEPTH,
+            "landlock": landlock, "seccomp": self.iso.has("seccomp"),
         }
         try:
+            if walled:
+                self.ns_init = _namespace_init(info_r, deadline)
             self.send(config, deadline)
             hello = self.recv(deadline)
             if "hello" not in hello:
@@ -196,8 +228,10 @@ class _Child:
         status, usage = self._reap(wait_first=1.0)
         if self.killed_by_us:
             return _Gone("crash", "the process running your code was stopped")
-        if os.WIFSIGNALED(status):
-            sig = os.WTERMSIG(status)
+        sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
+        if self.ns_init is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) > 128:
+            sig = os.WEXITSTATUS(status) - 128  # bwrap's way of saying "killed by a signal"
+        if sig:
             peak = usage.ru_maxrss * 1024 if usage else 0
             if sig == signal.SIGXCPU:
                 return _Gone("timeout", f"used more than {self.limits.cpu_seconds} s of CPU time")
@@ -245,6 +279,9 @@ class _Child:
                 self._reap()
             except ChildProcessError:
                 self.proc.returncode = -signal.SIGKILL
+        if self.ns_init is not None:
+            _end_namespace(self.ns_init)
+            self.ns_init = None
         if not self.closed:
             self.closed = True
             for fd in (self.rfd, self.wfd):
@@ -254,28 +291,78 @@ class _Child:
             shutil.rmtree(self.top, ignore_errors=True)
 
 
-def _stage(top: str, run_as: RunAs | None) -> tuple[str, str, dict]:
-    """(working directory, child script, Popen identity arguments) inside ``top``.
+def _stage(top: str, run_as: RunAs | None, copy: bool = False) -> tuple[str, dict, dict]:
+    """(working directory, {name: child script and helpers}, Popen identity
+    arguments) inside ``top``.
 
-    Running as the grader's own user, the working directory is ``top`` and the
-    script is used where it lies. Running as another user, CHILD_SCRIPT may sit
-    in a folder that user cannot read, so a copy goes into ``top`` (root-owned,
-    enterable but not writable by the child, so the child cannot swap the copy
-    a restarted child will run) next to ``work/``, the only folder it owns.
-    The helpers child.py loads from its own folder are copied alongside.
+    Running as the grader's own user outside namespaces, the working directory
+    is ``top`` and the scripts are used where they lie. Running as another
+    user, CHILD_SCRIPT may sit in a folder that user cannot read, so a copy
+    goes into ``top`` (root-owned, enterable but not writable by the child, so
+    the child cannot swap the copy a restarted child will run) next to
+    ``work/``, the only folder it owns. Under namespaces the same layout is
+    used (``copy``), and bwrap binds the copies and ``work/`` alone.
     """
-    if run_as is None:
-        return top, str(CHILD_SCRIPT), {}
+    sources = [CHILD_SCRIPT, *CHILD_HELPERS]
+    if run_as is None and not copy:
+        return top, {path.name: str(path) for path in sources}, {}
     os.chmod(top, 0o711)
-    script = os.path.join(top, "child.py")
-    for source, target in [(CHILD_SCRIPT, script)] + [
-            (helper, os.path.join(top, helper.name)) for helper in CHILD_HELPERS]:
+    staged = {}
+    for source in sources:
+        target = os.path.join(top, source.name)
         shutil.copyfile(source, target)
         os.chmod(target, 0o644)
+        staged[source.name] = target
     work = os.path.join(top, "work")
     os.mkdir(work, 0o700)
+    if run_as is None:
+        return work, staged, {}
     os.chown(work, run_as.uid, run_as.gid)
-    return work, script, {"user": run_as.uid, "group": run_as.gid, "extra_groups": []}
+    return work, staged, {"user": run_as.uid, "group": run_as.gid, "extra_groups": []}
+
+
+def _namespace_init(info_fd: int, deadline: float) -> int:
+    """A pidfd on the PID namespace's init, from bwrap's --info-fd JSON."""
+    data = b""
+    try:
+        os.set_blocking(info_fd, False)
+        poller = select.poll()
+        poller.register(info_fd, select.POLLIN)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _Gone("timeout", "bwrap did not report its namespace")
+            poller.poll(left * 1000)
+            try:
+                chunk = os.read(info_fd, 65536)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(info_fd)
+    try:
+        pid = int(json.loads(data)["child-pid"])
+        return os.pidfd_open(pid)
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        raise _Gone("crash", f"bwrap did not start its namespace ({exc})") from None
+
+
+def _end_namespace(pidfd: int) -> None:
+    """SIGKILL the namespace's init and wait until it is gone: the kernel kills
+    every other process of the namespace before init's exit completes, so no
+    process of the submission outlives this call."""
+    try:
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        poller.poll(5000)
+    finally:
+        os.close(pidfd)
 
 
 def _own_copy(folder: str, workdir: str, run_as: RunAs | None) -> str:

@@ -57,6 +57,10 @@ class Limits:
     slow_call_seconds: float = 120.0
     seed: int = 0                      # random and numpy.random, reset before every call
     run_as: RunAs | None = None        # None: the child runs as the grader's own user
+    # Isolation layers to raise (isolation.LAYERS); None: every one the machine offers.
+    layers: tuple[str, ...] | None = None
+    # Grade even when no layer among namespaces, landlock and seccomp is up.
+    unsafe_no_isolation: bool = False
 
 
 @dataclass(frozen=True)

@@ -136,8 +136,14 @@ def backward_error_scale(fx: exact.Fixed, trace: exact.Trace, grads: exact.Gradi
 
 # -- tasks ------------------------------------------------------------------------
 
+# The packed 4H axis holds the gate blocks i, f, o, g; a wrong array names the block
+# (and, along a sequence, the first time step) that is wrong.
+GATE_AXIS = "gates:ifog"
+
+
 class _Task:
     n_outputs = 0
+    layouts: dict = {}
     phrases: dict = {}
 
     def __init__(self, outputs=()):
@@ -198,6 +204,7 @@ class StepBackward(_Task):
     regimes = ("ordinary", "saturated", "extreme")
     supports_gradcheck = True
     n_outputs = 6
+    layouts = {"dWx": (None, GATE_AXIS), "dWh": (None, GATE_AXIS), "db": (GATE_AXIS,)}
     DROPS = (("dprev_c without the forget gate (dc where dc * f belongs)", "forget"),
              ("the gradient on next_c without the path through next_h = o * tanh(next_c)", "h_path"),
              ("the gradient on next_c without the upstream dnext_c", "cell_carry"))
@@ -239,6 +246,7 @@ class SequenceForward(_Task):
     regimes = ("ordinary", "saturated", "stability", "extreme")
     supports_gradcheck = False
     n_outputs = 1
+    layouts = {"": (None, "time", None)}
     DROPS = (("h with the cell state not carried between steps (next_c = i * g)", "cell_carry"),
              ("h without the recurrent input prev_h @ Wh", "recurrent"))
 
@@ -267,6 +275,7 @@ class SequenceBackward(_Task):
     regimes = ("ordinary", "saturated", "stability", "extreme")
     supports_gradcheck = True
     n_outputs = 5
+    layouts = {"dx": (None, "time", None), "dWx": (None, GATE_AXIS), "dWh": (None, GATE_AXIS), "db": (GATE_AXIS,)}
     DROPS = (("without the recurrent path: dprev_h not added to the upstream dh of the step before", "recurrent"),
              ("dprev_c not carried back to the step before", "cell_carry"),
              ("dprev_c carried back without the forget gate (dc where dc * f belongs)", "forget"))

@@ -186,10 +186,15 @@ PEEPHOLE_LSTM = Cell(
 )
 
 CELLS = {c.name: c for c in (LSTM, RNN, GRU, PROTOTYPE_LSTM, PSEUDO_LSTM, PEEPHOLE_LSTM)}
+# Cells declared in an assignment's cell file (reference.symbolic.cellfile), registered
+# when the file is loaded; kept apart so that the built-in list never depends on what
+# a process happened to load.
+FILE_CELLS: dict[str, Cell] = {}
 
 
 def get_cell(name: str) -> Cell:
     try:
-        return CELLS[name]
+        return CELLS.get(name) or FILE_CELLS[name]
     except KeyError:
-        raise KeyError(f"unknown cell {name!r}; known cells: {', '.join(sorted(CELLS))}") from None
+        loaded = f"; loaded from cell files: {', '.join(sorted(FILE_CELLS))}" if FILE_CELLS else ""
+        raise KeyError(f"unknown cell {name!r}; known cells: {', '.join(sorted(CELLS))}{loaded}") from None

@@ -105,3 +105,14 @@ def test_a_wrong_array_names_the_gate_block_and_the_time_step():
 
 def test_a_wrong_array_without_a_layout_says_no_more_than_that():
     assert compare(np.zeros(8), np.ones(8), None, TOL, layouts={}).message == "returned wrong values"
+
+
+def test_every_wrong_output_of_a_tuple_is_named_with_its_gate_block():
+    expected = (np.ones(3), np.ones((2, 8)), np.ones(8))
+    got = (np.zeros(3), expected[1].copy(), expected[2].copy())
+    got[1][:, 6:8] = 0.0                                  # the g block (H = 2)
+    got[2][6:8] = 0.0
+    layouts = {"dWx": (None, "gates:ifog"), "db": ("gates:ifog",)}
+    assert compare(got, expected, None, TOL, ("dx", "dWx", "db"), layouts=layouts).message == (
+        "dx: returned wrong values; dWx: returned wrong values (in the g gate block only); "
+        "db: returned wrong values (in the g gate block only)")

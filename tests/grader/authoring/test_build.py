@@ -16,6 +16,8 @@ from grader.authoring import (
     write_student_notebook,
 )
 from grader.authoring.__main__ import main
+from grader.authoring.build import SETUP_TITLE
+from grader.authoring.publictests import embedded
 from grader.authoring.regions import MANUAL_PROMPT, STUB, strip_code, strip_markdown
 from grader.checks import CHECKS
 from grader.checks.base import CheckContext
@@ -25,8 +27,9 @@ from grader.problems import problem_for
 PACKS = pack_dirs()
 ids = [p.name for p in PACKS]
 NUMBER = re.compile(r"-?\d+\.\d+(?:e[-+]?\d+)?")  # how json writes a float
-RUNTIME_IMPORTS = {"builtins", "contextlib", "difflib", "inspect", "io", "json", "math", "os", "traceback",
-                   "warnings", "numpy"}
+# IPython only for display(), and only when a Jupyter kernel has already loaded it
+RUNTIME_IMPORTS = {"base64", "builtins", "contextlib", "difflib", "html", "inspect", "io", "json", "math", "os",
+                   "sys", "traceback", "warnings", "zlib", "numpy", "IPython"}
 
 
 def solution(pack):
@@ -74,16 +77,31 @@ def test_every_solution_region_is_a_stub_and_every_free_response_an_empty_manual
 def test_first_code_cell_is_the_helpers_then_the_self_check_and_it_is_locked(pack):
     assignment = load_assignment(pack)
     setup = next(c for c in build_student_notebook(pack).cells if c.cell_type == "code")
-    assert setup.source.startswith(assignment.preamble.rstrip("\n") + "\n\n\n# ----")
-    assert setup.source.endswith("''')\ndel _selfcheck")
+    assert setup.source.startswith(SETUP_TITLE + "\n" + assignment.preamble.rstrip("\n") + "\n\n\n# ----")
+    assert setup.source.endswith('")\ndel _selfcheck')
     assert setup.metadata["editable"] is False and setup.metadata["deletable"] is False
+
+
+@pytest.mark.parametrize("pack", PACKS, ids=ids)
+def test_setup_cell_is_collapsed_short_and_carries_the_tests_on_one_line(pack):
+    assignment = load_assignment(pack)
+    text = student_path(assignment).read_text(encoding="utf-8")
+    nb = nbformat.reads(text, as_version=4)
+    nbformat.validate(nb)  # nbformat 4.5 knows jupyter.source_hidden; cellView is free-form metadata
+    setup = next(c for c in nb.cells if c.cell_type == "code")
+    assert setup.metadata["jupyter"] == {"source_hidden": True} and setup.metadata["cellView"] == "form"
+    assert "collapsed" not in setup.metadata  # that would hide the cell's outputs, a setup error included
+    # the helpers, then the runtime: the tests themselves take one line, not hundreds
+    assert setup.source.count("\n") < assignment.preamble.count("\n") + 460
+    assert embedded(setup.source) == json.loads(json.dumps(public_tests(assignment)))
+    assert len(text) < 100_000  # was 140 KB for lstm_vector with the tests pretty-printed
 
 
 @pytest.mark.parametrize("pack", PACKS, ids=ids)
 def test_setup_cell_imports_only_numpy_and_the_standard_library_and_opens_no_file(pack):
     setup = next(c for c in build_student_notebook(pack).cells if c.cell_type == "code")
     preamble = load_assignment(pack).preamble
-    tree = ast.parse(setup.source[len(preamble.rstrip("\n")):])
+    tree = ast.parse(setup.source[len(SETUP_TITLE + "\n" + preamble.rstrip("\n")):])
     imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
                 for alias in node.names}
     imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
@@ -127,7 +145,10 @@ def floats(value):
 @pytest.mark.parametrize("pack", PACKS, ids=ids)
 def test_student_notebook_contains_no_hidden_case_input_or_expected_value(pack):
     assignment = load_assignment(pack)
-    numbers = set(NUMBER.findall(student_path(assignment).read_text(encoding="utf-8")))
+    text = student_path(assignment).read_text(encoding="utf-8")
+    setup = next(c for c in nbformat.reads(text, as_version=4).cells if c.cell_type == "code")
+    # the packed tests unpacked, so that their numbers are searched too
+    numbers = set(NUMBER.findall(text + json.dumps(embedded(setup.source))))
     public = next(json.loads(json.dumps(c["args"])) for q in public_tests(assignment)["questions"]
                   if not q["manual"] for chk in q["checks"] for c in chk["cases"])
     assert repr(next(floats(public))) in numbers  # the search does find what is there

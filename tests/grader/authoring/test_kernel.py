@@ -11,7 +11,7 @@ import pytest
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from nbclient import NotebookClient
 
-from grader.authoring import build_student_notebook, pack_dirs, public_tests
+from grader.authoring import build_student_notebook, pack_dirs, public_tests, student_path
 from grader.assignment import load_assignment
 
 pytestmark = pytest.mark.slow
@@ -47,11 +47,33 @@ def stream_text(cell) -> str:
     return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
 
 
+def displayed(cell, mime: str) -> str:
+    return "\n".join(o.data[mime] for o in cell.outputs if o.output_type == "display_data" and mime in o.data)
+
+
+def errors(nb) -> list:
+    return [(c.id, o.ename, o.evalue) for c in nb.cells if c.cell_type == "code" for o in c.outputs
+            if o.output_type == "error"]
+
+
+@pytest.mark.parametrize("pack", PACKS, ids=lambda p: p.name)
+def test_the_student_notebook_as_shipped_runs_all_without_stopping_on_a_stub(pack, kernel, tmp_path):
+    """Run All on the unanswered notebook: every demo cell guards itself, and check_all()
+    answers with the coloured table (and its text) rather than an error."""
+    nb = nbformat.read(student_path(load_assignment(pack)), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("check_all()", id="check-all"))
+    execute(nb, kernel, tmp_path)
+    assert errors(nb) == []
+    assert all(c.execution_count for c in nb.cells if c.cell_type == "code" and c.source.strip())
+    text, markup = displayed(nb.cells[-1], "text/plain"), displayed(nb.cells[-1], "text/html")
+    assert "public tests passed; failing:" in text and "not written yet" in text
+    assert "not written yet" in markup and "<table" in markup
+
+
 @pytest.mark.parametrize("pack", PACKS, ids=lambda p: p.name)
 def test_solution_notebook_runs_top_to_bottom_without_error(pack, kernel, tmp_path):
     nb = execute(nbformat.read(pack / "solution.ipynb", as_version=4), kernel, tmp_path)
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert errors == []
+    assert errors(nb) == []
     assert all(c.execution_count for c in nb.cells if c.cell_type == "code" and c.source.strip())
 
 
@@ -67,6 +89,8 @@ def test_student_notebook_with_the_answers_filled_in_runs_and_check_all_passes_i
     execute(nb, kernel, tmp_path)
     data = public_tests(load_assignment(pack))
     count = sum(len(c["cases"]) for q in data["questions"] if not q["manual"] for c in q["checks"])
-    out = stream_text(nb.cells[-1])
+    out = displayed(nb.cells[-1], "text/plain")  # in a kernel check_all() displays HTML with a text version
+    assert stream_text(nb.cells[-1]) == ""
     assert f"\nAll {count} public tests passed.\n" in out, out
+    assert f"All {count} public tests passed." in displayed(nb.cells[-1], "text/html")
     assert "FAIL" not in out

@@ -2,27 +2,23 @@
 from __future__ import annotations
 
 import json
-import re
 
 import numpy as np
 import pytest
 
 from grader.assignment import load_assignment
 from grader.authoring import pack_dirs, student_path
-from grader.authoring.publictests import EmbedError, encode, layout
+from grader.authoring.publictests import EmbedError, encode, pack, unpack
+from grader.authoring.publictests import embedded as packed_in
 from grader.checks import CHECKS
 from grader.checks.base import CheckContext
 from grader.problems import problem_for
 
 PACKS = pack_dirs()
-EMBEDDED = re.compile(r"_selfcheck\(globals\(\), r'''\n(.*)\n'''\)", re.DOTALL)
-
-
 def embedded(pack) -> dict:
-    """The JSON literal of the committed student notebook's setup cell."""
+    """The packed tests of the committed student notebook's setup cell."""
     text = json.loads(student_path(load_assignment(pack)).read_text(encoding="utf-8"))
-    setup = "".join(next(c for c in text["cells"] if c["cell_type"] == "code")["source"])
-    return json.loads(EMBEDDED.search(setup).group(1))
+    return packed_in("".join(next(c for c in text["cells"] if c["cell_type"] == "code")["source"]))
 
 
 def decode(obj):
@@ -62,8 +58,11 @@ def test_committed_notebook_embeds_exactly_the_graders_public_numeric_cases(pack
                   and s.check in ("numeric", "stability")]
         checks = data[q.id]["checks"]
         assert [c["label"] for c in checks] == [s.label for s in public]
-        ctx = CheckContext(assignment, q, problem_for(assignment, q), box=None)
+        # the notebook's own seeds: the same kind of cases as the graded ones, never those
+        ctx = CheckContext(assignment, q, problem_for(assignment, q), box=None, purpose="public")
+        graded = CheckContext(assignment, q, problem_for(assignment, q), box=None)
         for spec, check in zip(public, checks):
+            assert not same(list(CHECKS[spec.check]().cases(graded, spec)[0].args), decode(check["cases"][0]["args"]))
             cases = CHECKS[spec.check]().cases(ctx, spec)
             assert len(check["cases"]) == len(cases)
             assert (check["rtol"], check["kappa"]) == (float(spec.option("rtol", 1e-9)),
@@ -109,30 +108,8 @@ def test_encode_refuses_what_the_notebook_could_not_rebuild_exactly(value, messa
     assert str(info.value) == message
 
 
-def test_layout_puts_a_scalar_case_on_one_line_rows_of_numbers_whole_and_breaks_only_long_deep_values():
-    row = [0.123456789012345] * 6
-    case = {"args": [0.1, 0.2], "expected": 0.5, "label": ""}
-    matrix = {"array": [row, row], "dtype": "float64", "shape": [2, 6]}
-    value = {"cases": [case, {"args": [matrix], "expected": 1.0}]}
-    text = layout(value)
-    assert json.loads(text) == value
-    flat_row = json.dumps(row)
-    assert text == (
-        '{\n'
-        ' "cases": [\n'
-        '  {"args": [0.1, 0.2], "expected": 0.5, "label": ""},\n'
-        '  {\n'
-        '   "args": [\n'
-        '    {\n'
-        '     "array": [\n'
-        f'      {flat_row},\n'
-        f'      {flat_row}\n'
-        '     ],\n'
-        '     "dtype": "float64",\n'
-        '     "shape": [2, 6]\n'
-        '    }\n'
-        '   ],\n'
-        '   "expected": 1.0\n'
-        '  }\n'
-        ' ]\n'
-        '}')
+def test_packing_is_one_line_of_base64_that_unpacks_to_the_same_json():
+    data = {"questions": [{"id": "q1", "title": "∇h_T ≈ 'quoted'", "cases": [0.1, 1 / 3, -2.5e-300]}]}
+    packed = pack(data)
+    assert packed.isascii() and "\n" not in packed and '"' not in packed and "'" not in packed
+    assert unpack(packed) == data

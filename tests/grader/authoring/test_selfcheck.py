@@ -6,6 +6,7 @@ import contextlib
 import dis
 import io
 import json
+import sys
 import time
 import types
 
@@ -13,10 +14,10 @@ import numpy as np
 import pytest
 
 from grader.authoring import pack_dirs, public_tests
-from grader.authoring.publictests import encode
+from grader.authoring.publictests import encode, pack
 from grader.authoring.selfcheck import _selfcheck
 from grader.assignment import load_assignment
-from grader.compare import Tolerance, compare
+from grader.compare import PRECISION, Tolerance, compare
 from grader.sandbox import wire
 
 PACKS = pack_dirs()
@@ -43,8 +44,8 @@ def test_solution_passes_every_public_test_within_a_few_seconds(pack, kit):
 def test_a_submission_that_drops_the_next_cell_term_fails_q8_with_inputs_expected_and_actual(kit, scalar_setup):
     sc = kit.SelfCheck(scalar_setup, kit.submission_answers(kit.SCALAR / "examples" / "dropped_next_cell_term.ipynb"))
     out = sc.printed("check_all").splitlines()
-    first = ("numeric (ordinary) test 1/10: returned a wrong value; for o_t=0.926694, C_t=0.284037, grad_h_t=0.930464, "
-             "f_next=0.578676, grad_C_next=0.183444 the expected value is 0.9024230083, yours is 0.796268534")
+    first = ("numeric (ordinary) test 1/10: returned a wrong value; for o_t=0.679595, C_t=0.204996, grad_h_t=-0.668213, "
+             "f_next=0.366414, grad_C_next=1.0619 the expected value is -0.04645689729, yours is -0.4355532694")
     assert out[7] == "q8  grad_C_t         0 of 10 public tests passed; first failure: " + first
     assert out[6] == "q7  grad_h_t         10 of 10 public tests passed"
     assert out[-2] == '122 of 132 public tests passed; failing: q8. Run check("q8") for details.'
@@ -120,14 +121,17 @@ def test_a_function_that_cannot_be_called_is_reported_once_in_the_graders_words(
     assert f"q1  grad_h_T         0 of 10 public tests passed; first failure: {reason}" in sc.printed("check_all")
 
 
-def test_changing_an_input_array_in_place_fails_and_does_not_spoil_later_tests(kit, scalar_setup):
+def test_changing_an_input_array_in_place_is_named_when_wrong_and_does_not_spoil_later_tests(kit, scalar_setup):
+    # As in the grader: a right value passes whatever it did to its input; a wrong one
+    # names the change as a likely cause. Each test gets fresh inputs.
     source = ("calls = []\n"
-              "def cell_path_factor(f):\n    calls.append(f.copy())\n    f *= 1.0 if len(calls) > 1 else 2.0\n"
-              "    return float(np.prod(calls[-1]))\n")
+              "def cell_path_factor(f):\n    calls.append(1)\n    f *= 2.0 if len(calls) == 1 else 1.0\n"
+              "    return float(np.prod(f)) if len(calls) <= 2 else float(np.prod(f.copy()))\n")
     sc = kit.SelfCheck(scalar_setup, [source])
     lines = sc.printed("check", "q14").splitlines()
-    assert lines[1] == "  FAIL  numeric (ordinary) test 1/6: changed its input (f) in place; work on a copy [k = 9]"
-    assert lines[2] == "  ok    numeric (ordinary) test 2/6"
+    assert lines[1].startswith("  FAIL  numeric (ordinary) test 1/6: returned a wrong value (it also changed its "
+                               "input (f) in place, which may be why) [")
+    assert lines[2:7] == ["  ok    numeric (ordinary) test %d/6" % k for k in range(2, 7)]
     assert lines[7] == "  5 of 6 public tests passed"
 
 
@@ -179,23 +183,25 @@ def returning(value):
     return f
 
 
-def verdicts(expected, magnitude, candidates, outputs=()):
+def verdicts(expected, magnitude, candidates, outputs=(), strict=False):
     """(notebook verdict line, grader mismatch) for each value a student's function returns."""
-    data = {"questions": [{"id": "p", "title": "parity", "function": "f", "manual": False, "params": ["x"],
+    data = {"questions": [{"id": "p", "title": "parity", "function": "f", "functions": ["f"], "manual": False,
+                           "params": ["x"],
                            "check_signature": True, "outputs": list(outputs), "hint": "",
                            "autograder_only": [], "hidden": 0,
                            "checks": [{"label": "numeric", "rtol": 1e-9, "kappa": 256.0, "cases": [
-                               {"args": [1.0], "expected": encode(expected), "magnitude": encode(magnitude),
-                                "label": ""}]}]}]}
+                               dict({"args": [1.0], "expected": encode(expected), "magnitude": encode(magnitude),
+                                     "label": ""}, **({"strict": True} if strict else {}))]}]}]}
     out = []
     for value in candidates:
-        check, _ = _selfcheck({"f": returning(value)}, json.dumps(data))
+        check, _ = _selfcheck({"f": returning(value)}, pack(data))
         buf = io.StringIO()
         with contextlib.redirect_stdout(buf):
             check("p")
         line = buf.getvalue().splitlines()[1]
         received = wire.decode(wire.encode(value))  # what the grader sees after the sandbox
-        out.append((line, compare(received, expected, magnitude, Tolerance(), tuple(outputs))))
+        precision = 0.0 if strict else PRECISION
+        out.append((line, compare(received, expected, magnitude, Tolerance(), tuple(outputs), precision=precision)))
     return out
 
 
@@ -210,38 +216,47 @@ def assert_same(pairs):
 def test_scalar_verdicts_match_the_grader_at_the_tolerance_edges_and_for_every_wrong_type():
     e, m = 0.5, 2.0
     edge = 1e-9 * e + 256 * np.finfo(float).eps * m
-    candidates = [e, e + 0.9 * edge, e + 1.1 * edge, np.float32(0.5), np.array(0.5), np.array([0.5]), np.int64(0),
-                  [0.5], (0.5,), None, "0.5", True, float("nan"), float("inf"), 0.5 + 0j, np.array([0.5, 0.5])]
+    candidates = [e, e + 0.9 * edge, e + 1.1 * edge, e * (1 + 0.9e-6), e * (1 + 2e-6), e * 1.5, np.float32(0.5),
+                  np.array(0.5), np.array([0.5]), np.array([[0.5]]), np.int64(0), [0.5], (0.5,), None, "0.5", True,
+                  float("nan"), float("inf"), 0.5 + 0j, np.array([0.5, 0.5])]
     pairs = verdicts(e, m, candidates)
-    assert [p[1] is None for p in pairs][:3] == [True, True, False]
+    # past the strict bound but within 1e-6 relative: right, only float64 lost digits
+    assert [p[1] is None for p in pairs][:6] == [True, True, True, True, False, False]
+    assert pairs[4][0] == ("  FAIL  numeric test 1/1: returned a value off by 2.0e-06 relative: close, but more than "
+                           "rounding explains; a term is missing or wrong; for x=1 the expected value is 0.5, yours is 0.500001")
     assert_same(pairs)
+    # where the grader grants no leniency (a known wrong answer is that close), neither does the notebook
+    strict = verdicts(e, m, candidates[:6], strict=True)
+    assert [p[1] is None for p in strict] == [True, True, False, False, False, False]
+    assert_same(strict)
 
 
 def test_array_and_tuple_verdicts_match_the_grader_naming_the_output_that_is_wrong():
     w = np.array([[1.0, -2.0], [0.5, 3.0]])
     expected, magnitude = (w, 1.5), (np.abs(w), 1.5)
-    candidates = [(w.copy(), 1.5), [w.tolist(), 1.5], (w + 0.5, 1.5), (w, 1.6), (w * (1 + 1e-6), 1.5), (w[0], 1.5),
+    candidates = [(w.copy(), 1.5), [w.tolist(), 1.5], (w + 0.5, 1.5), (w, 1.6), (w * (1 + 1e-5), 1.5), (w[0], 1.5),
                   (w, "x"), (w,), (w.astype(complex), 1.5), (np.where(w > 0, np.inf, w), 1.5), w,
-                  (w.astype(np.float32), 1.5)]
+                  (w.astype(np.float32), 1.5), (w * (1 + 5e-7), 1.5), (w.reshape(1, 2, 2), 1.5), (w.reshape(4), 1.5)]
     pairs = verdicts(expected, magnitude, candidates, outputs=("dW", "db"))
     assert [p[1] is None for p in pairs][:4] == [True, True, False, False]
     assert pairs[2][0] == "  FAIL  numeric test 1/1: dW: returned wrong values"
     assert pairs[3][0] == "  FAIL  numeric test 1/1: db: returned a wrong value"
-    assert pairs[4][0] == ("  FAIL  numeric test 1/1: dW: returned values close to the expected one but not within "
-                           "tolerance: right to about 6 significant digits, where a correct float64 computation "
-                           "keeps about 15. Either a small term is missing, or the formula loses precision at "
-                           "these inputs (typically by subtracting nearly equal numbers)")
+    assert pairs[4][0] == ("  FAIL  numeric test 1/1: dW: returned values off by 1.0e-05 relative: close, but more "
+                           "than rounding explains; a term is missing or wrong")
+    # within the precision band, and axes of size 1 only: graded as right, as by the grader
+    assert [p[1] is None for p in pairs][-3:] == [True, True, False]
     assert_same(pairs)
 
 
-def custom(functions: dict, hidden: int = 0, elsewhere=()) -> tuple:
+def custom(namespace: dict, hidden: int = 0, elsewhere=(), functions=("driver",)) -> tuple:
     """check and check_all over one made-up question whose function is `driver`."""
-    data = {"questions": [{"id": "d1", "title": "made up", "function": "driver", "manual": False, "params": ["x"],
+    data = {"questions": [{"id": "d1", "title": "made up", "function": "driver", "functions": list(functions),
+                           "manual": False, "params": ["x"],
                            "check_signature": True, "outputs": [], "hint": "", "autograder_only": list(elsewhere),
                            "hidden": hidden,
                            "checks": [{"label": "numeric", "rtol": 1e-9, "kappa": 256.0, "cases": [
                                {"args": [2.0], "expected": 4.0, "magnitude": 4.0, "label": ""}]}]}]}
-    return _selfcheck(dict(functions), json.dumps(data))
+    return _selfcheck(dict(namespace), pack(data))
 
 
 def printed(fn, *args) -> str:
@@ -262,6 +277,32 @@ def test_an_unwritten_function_behind_a_helper_driver_is_named_not_the_driver():
     message = "inner is not written yet (it still raises NotImplementedError)"
     assert printed(check, "d1").splitlines()[1] == "  FAIL  " + message
     assert printed(check_all).splitlines()[0] == "d1 driver " + message
+    # with `requires`, the student's function is the one listed, and "not written yet" is about it
+    check, check_all = custom({"inner": inner, "driver": driver}, functions=["inner"])
+    assert printed(check, "d1").splitlines()[0] == "d1 inner: made up"
+    assert printed(check_all).splitlines()[0] == "d1 inner not written yet"
+    check, _ = custom({"driver": driver}, functions=["inner"])
+    assert printed(check, "d1").splitlines()[1] == "  FAIL  inner is not defined: run the cell that defines it"
+
+
+def test_check_all_lists_the_functions_students_write_not_the_packs_drivers(kit):
+    pack = kit.SCALAR.parent / "lstm_packed"
+    setup = kit.setup_cell(pack)
+    stubs = kit.SelfCheck(setup, kit.submission_answers(pack / "lstm_packed.ipynb")).printed("check_all")
+    assert stubs.splitlines()[:5] == [
+        "q1 lstm_step_forward                     not written yet",
+        "q2 lstm_step_forward, lstm_step_backward lstm_step_forward is not written yet (it still raises "
+        "NotImplementedError)",
+        "q3 lstm_forward                          not written yet",
+        "q4 lstm_forward, lstm_backward           lstm_forward is not written yet (it still raises "
+        "NotImplementedError)",
+        "q5                                       graded by hand"]
+    half = kit.SelfCheck(setup, kit.solution_answers(pack) + [
+        "def lstm_step_backward(dnext_h, dnext_c, cache):\n    raise NotImplementedError\n"])
+    detail = half.printed("check", "q2").splitlines()
+    assert detail[:2] == ["q2 lstm_step_forward, lstm_step_backward: lstm_step_backward: one step",
+                          "  FAIL  lstm_step_backward is not written yet (it still raises NotImplementedError)"]
+    assert detail[-1].startswith("  hint: ")
 
 
 def test_the_closing_line_names_only_what_the_autograder_really_runs_besides():
@@ -273,3 +314,65 @@ def test_the_closing_line_names_only_what_the_autograder_really_runs_besides():
     assert printed(custom({"driver": driver}, hidden=2, elsewhere=["symbolic"])[1]).splitlines()[-1] == (
         "The autograder also runs hidden tests and the symbolic checks, so passing these does not guarantee full "
         "marks.")
+
+
+# --- in Jupyter: the same verdicts as coloured HTML ---------------------------------
+
+
+def fake_ipython(monkeypatch, shell_class: str) -> list:
+    """IPython as a kernel (or a terminal) would have it loaded; what display() got."""
+    shown = []
+    shell = type(shell_class, (), {})()
+    ipython, display = types.ModuleType("IPython"), types.ModuleType("IPython.display")
+    ipython.get_ipython = lambda: shell
+    display.display = lambda obj, raw=False: shown.append((obj, raw))
+    ipython.display = display
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
+    monkeypatch.setitem(sys.modules, "IPython.display", display)
+    return shown
+
+
+def test_in_a_jupyter_kernel_check_shows_coloured_html_with_the_graders_diagnosis(kit, scalar_setup, monkeypatch):
+    answers = kit.submission_answers(kit.SCALAR / "examples" / "dropped_next_cell_term.ipynb")
+    sc = kit.SelfCheck(scalar_setup, answers + ['def grad_h_T(W_y, y_T, grad_y_T):\n    return W_y\n'])
+    text = {name: sc.printed(*name) for name in [("check", "q8"), ("check_all",), ("check", "q15")]}
+    shown = fake_ipython(monkeypatch, "ZMQInteractiveShell")
+    for name, plain in text.items():
+        assert sc.printed(*name) == ""  # displayed, not printed
+        bundle, raw = shown.pop(0)
+        assert raw is True and bundle["text/plain"] == plain.rstrip("\n")  # the console's view is the text
+        markup = bundle["text/html"]
+        assert markup.startswith("<div") and markup.endswith("</div>") and "<script" not in markup
+        if name == ("check", "q8"):
+            assert "<b>q8</b> <code>grad_C_t</code>: ∇C_t for t &lt; T, through h_t and C_{t+1}" in markup
+            assert markup.count(">FAIL</span>") == 10 and "#cf222e" in markup  # red
+            assert "returned a wrong value; for o_t=0.679595" in markup
+            assert "0 of 10 public tests passed" in markup and "1 hidden check" in markup
+        elif name == ("check_all",):
+            assert markup.count("<tr>") == 15 and "<code>grad_W_hi</code>" in markup
+            assert "#1a7f37" in markup and ">10/10</span>" in markup  # green for q2..q7
+            assert "first failure: numeric (ordinary) test 1/10: returned a wrong value" in markup
+            assert "failing: q1, q8. Run check(&quot;q1&quot;) for details." in markup
+        else:
+            assert "graded by hand" in markup
+
+
+def test_the_hint_is_a_box_in_the_html_too(kit, scratch_pack, monkeypatch):
+    def add_hint(pack):
+        toml = pack / "assignment.toml"
+        toml.write_text(toml.read_text(encoding="utf-8").replace(
+            'function = "grad_h_T"\n', 'function = "grad_h_T"\nhint = "y_T is already σ(z) <not z>."\n'),
+            encoding="utf-8")
+
+    sc = kit.SelfCheck(kit.setup_cell(scratch_pack(edit=add_hint)), ["def grad_h_T(W_y, y_T, grad_y_T):\n    return 0.0\n"])
+    shown = fake_ipython(monkeypatch, "ZMQInteractiveShell")
+    sc.printed("check", "q1")
+    assert "<b>Hint:</b> y_T is already σ(z) &lt;not z&gt;.</div>" in shown[0][0]["text/html"]
+
+
+def test_a_terminal_ipython_or_no_ipython_gets_plain_text(kit, scalar_setup, monkeypatch):
+    sc = kit.SelfCheck(scalar_setup, [])
+    plain = sc.printed("check", "q1")
+    assert plain.startswith("q1 grad_h_T: ") and "FAIL" in plain
+    shown = fake_ipython(monkeypatch, "TerminalInteractiveShell")
+    assert sc.printed("check", "q1") == plain and shown == []
