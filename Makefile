@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 ASSIGNMENT ?= lstm_scalar
 JOBS   ?= 2
 
-.PHONY: venv test demo bench assignments autograder clean report-check
+.PHONY: venv test demo bench assignments autograder clean report-check security
 
 venv: $(STAMP)
 
@@ -46,6 +46,11 @@ report-check: $(STAMP)
 		--json $(REPORT_DIR)/reports.json --csv $(REPORT_DIR)/gradebook.csv --feedback $(REPORT_DIR)/feedback
 	$(VENV)/bin/lstm-grader report $(REPORT_DIR)/reports.json --out $(REPORT_DIR)/class.html
 	$(PY) -m grader.classreport check $(REPORT_DIR)/class.html $(REPORT_DIR)/feedback/*.html
+
+# Every attack of tests/fixtures/hostile/ graded with each isolation layer alone
+# and with all of them: a table of attack, layers that stop it, score, verdict.
+security: $(STAMP)
+	$(PY) -m grader.sandbox.security_table
 
 clean:
 	rm -rf $(VENV) .cache dist build *.egg-info

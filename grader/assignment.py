@@ -136,7 +136,10 @@ def find_assignment(name_or_path: str | Path) -> Path:
                           f"unknown assignment; known assignments: {', '.join(known) or 'none'}")
 
 
-def load_assignment(name_or_path: str | Path) -> Assignment:
+def load_assignment(name_or_path: str | Path, *, validate: bool = True) -> Assignment:
+    """The assignment, checked against the schema; with ``validate`` (the default)
+    every question's reference is also derived and checked, which needs SymPy:
+    ``lstm-grader list`` skips that to answer at once."""
     path = find_assignment(name_or_path)
     name = path.parent.name
     try:
@@ -148,9 +151,11 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
     if data.get("preamble"):
         preamble = (path.parent / data["preamble"]).read_text(encoding="utf-8")
     cells: dict[str, str] = {}
-    cell = _cell(name, None, path, data.get("cell", "lstm"), cells)
+    # Resolving a cell needs the reference engine (SymPy); a listing does not.
+    resolve = (lambda qid, value: _cell(name, qid, path, value, cells)) if validate else (lambda qid, value: value)
+    cell = resolve(None, data.get("cell", "lstm"))
     questions = tuple(_question(name, q) for q in data.get("questions", []))
-    questions = tuple(replace(q, cell=_cell(name, q.id, path, q.cell, cells)) if q.cell else q for q in questions)
+    questions = tuple(replace(q, cell=resolve(q.id, q.cell)) if q.cell else q for q in questions)
     if not questions:
         raise AssignmentError(name, None, "declares no questions")
     ids = [q.id for q in questions]
@@ -161,11 +166,13 @@ def load_assignment(name_or_path: str | Path) -> Assignment:
         questions=questions, notebook=data.get("notebook", ""), preamble=preamble,
         seed=int(data.get("seed", 0)), dims=tuple(sorted(data.get("dims", {}).items())),
     )
-    from .problems import validate  # late: problems needs the reference engine, loading does not
+    if not validate:
+        return assignment
+    from .problems import validate as check_question  # late: problems needs the reference engine
 
     for q in assignment.auto_questions:
         _check_task_options(assignment, q, path)
-        validate(assignment, q)
+        check_question(assignment, q)
     return assignment
 
 

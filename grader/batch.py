@@ -23,7 +23,6 @@ from typing import Callable, Iterable, Sequence
 
 from . import textsafe
 from .assignment import Assignment, load_assignment
-from .grade import grade
 from .identity import METADATA, Identity, MetadataError, Roster, Student, read_metadata
 from .report import QuestionResult, Report
 
@@ -189,6 +188,8 @@ def _export_entry(root: Path, folder: Path, notebook: str) -> Entry:
 
 def _grade_one(args: tuple[str, str]) -> Report:
     assignment_path, submission = args
+    from .grade import grade   # here, not at the top: `lstm-grader --help` must not pay for SymPy
+
     return grade(load_assignment(assignment_path), submission)
 
 
@@ -241,6 +242,8 @@ def grade_many(assignment: Assignment, paths: Sequence[Path], jobs: int = 1,
 
 def _guarded(assignment: Assignment, path) -> Report:
     try:
+        from .grade import grade
+
         return grade(assignment, path)
     except KeyboardInterrupt:
         raise

@@ -59,10 +59,11 @@ def code_digest() -> str:
 @lru_cache(maxsize=None)
 def assignment_digest(root: Path) -> str:
     h = hashlib.sha256()
-    for name in ("assignment.toml", "helpers.py"):
-        path = Path(root) / name
+    root = Path(root)
+    # the declaration, the preamble, and any cell declared in an equation file
+    for path in [root / "assignment.toml", root / "helpers.py", *sorted(root.glob("*.cell"))]:
         if path.is_file():
-            h.update(name.encode())
+            h.update(path.name.encode())
             h.update(path.read_bytes())
     return h.hexdigest()
 

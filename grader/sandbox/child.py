@@ -64,6 +64,9 @@ _loads = json.loads
 _ndarray, _generic = np.ndarray, np.generic
 _np_bool, _np_int, _np_float, _np_complex = np.bool_, np.integer, np.floating, np.complexfloating
 _frombuffer, _np_seed, _np_dtype = np.frombuffer, np.random.seed, np.dtype
+# Student code shares these modules: what the protocol calls is bound now.
+_errstate, _array_equal, _np_array = np.errstate, np.array_equal, np.array
+_catch_warnings, _simplefilter = warnings.catch_warnings, warnings.simplefilter
 _b64encode, _b64decode, _seed = base64.b64encode, base64.b64decode, random.seed
 _settrace, _setprofile = sys.settrace, sys.setprofile
 _getrecursionlimit, _setrecursionlimit = sys.getrecursionlimit, sys.setrecursionlimit
@@ -502,6 +505,7 @@ def lock_down(cfg):
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # not enforced for root; the hook is
     sys.dont_write_bytecode = True
+    os.environ.pop("PWD", None)  # set by bwrap's --chdir; the parent's env is the whole env
     try:  # out of memory, the kernel must kill student code first, not the grader
         with open("/proc/self/oom_score_adj", "w") as fh:
             fh.write("1000")
@@ -535,7 +539,8 @@ def lock_down(cfg):
     if cfg.get("seccomp"):
         _confine.apply_seccomp(posix.getpid())
     if cfg.get("landlock"):
-        _confine.apply_landlock(*cfg["landlock"])
+        read, write = cfg["landlock"]
+        _confine.apply_landlock(read + ["/proc/%d" % posix.getpid()], write)
     install_guard(protected, cfg["workdir"], cfg["fds"],
                   list(cfg["blocked"]) + ["_posixsubprocess", "_thread", "_signal", "posix"])
 
@@ -790,9 +795,9 @@ class Session:
             _np_seed(self.cfg["seed"])
             encoder = Encoder(self.cfg, self.kit)
             before = _array_snapshot(args)
-            with warnings.catch_warnings(record=True) as caught, \
-                    np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
-                warnings.simplefilter("always")
+            with _catch_warnings(record=True) as caught, \
+                    _errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
+                _simplefilter("always")
                 status, message, value, output = self.guarded(
                     lambda: fn(*args, **kwargs), req["timeouts"][index], encoder.encode)
             base["warnings"] = _warning_texts(caught)
@@ -804,7 +809,7 @@ class Session:
 
 
 def _array_snapshot(args):
-    return [np.array(a, copy=True) if type(a) is np.ndarray else None for a in args]
+    return [_np_array(a, copy=True) if type(a) is _ndarray else None for a in args]
 
 
 def _mutated(args, before):
@@ -812,7 +817,7 @@ def _mutated(args, before):
     that scribbles on its cache or inputs is a bug worth naming."""
     out = []
     for k, (a, b) in enumerate(zip(args, before)):
-        if b is not None and (a.shape != b.shape or not np.array_equal(a, b, equal_nan=True)):
+        if b is not None and (a.shape != b.shape or not _array_equal(a, b, equal_nan=True)):
             out.append(k)
     return out
 

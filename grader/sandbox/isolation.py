@@ -44,7 +44,7 @@ SANDBOX_DIR = "/sandbox"
 SANDBOX_WORK = "/sandbox/work"
 _NAMESPACE_FLAGS = ("--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc",
                     "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent",
-                    "--new-session", "--cap-drop", "ALL")
+                    "--new-session", "--cap-drop", "ALL", "--unsetenv", "PWD")
 # Shared libraries and the dynamic loader; never /etc, /home, /root or /proc.
 SYSTEM = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")

@@ -309,10 +309,12 @@ def _stage(top: str, run_as: RunAs | None, copy: bool = False) -> tuple[str, dic
     os.chmod(top, 0o711)
     staged = {}
     for source in sources:
-        target = os.path.join(top, source.name)
+        # CHILD_SCRIPT is always staged as child.py, the name bwrap binds.
+        name = "child.py" if source == CHILD_SCRIPT else source.name
+        target = os.path.join(top, name)
         shutil.copyfile(source, target)
         os.chmod(target, 0o644)
-        staged[source.name] = target
+        staged[name] = target
     work = os.path.join(top, "work")
     os.mkdir(work, 0o700)
     if run_as is None:

@@ -12,7 +12,6 @@ very floats, so no CPU's exp or tanh decides a graded number.
 """
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 
 import mpmath
@@ -61,6 +60,8 @@ class CarriedFactor:
     step, oldest first), weights ("w_z") as floats."""
 
     regimes = ("ordinary", "saturated", "stability")
+    # the instance words the stability case after its cell's gates
+    phrases = {"stability": f"with the carried path held open (k = {STABILITY_T})"}
     supports_gradcheck = False
 
     def __init__(self, cell: str = "gru", state: str = "s", path: str = "full", inputs: tuple = ()):
@@ -70,7 +71,7 @@ class CarriedFactor:
         self.graph = g = _step_graph(cell)
         self.expr = carried_factor(cell, state, path)
         other = carried_factor(cell, state, "direct" if path == "full" else "full")
-        self.inputs = tuple(inputs)
+        self.inputs = tuple(inputs) or self.default_inputs()
         self.symbols = tuple(self._symbol(q) for q in self.inputs)
         missing = self.expr.free_symbols - set(self.symbols)
         if missing:
@@ -82,6 +83,13 @@ class CarriedFactor:
         self.size = ev.abs_form(self.expr)
         self.phrases = {"stability": f"with {STABLE_WORDS.get(cell, 'the carried path open')} "
                                      f"(k = {STABILITY_T})"}
+
+    def default_inputs(self) -> tuple[str, ...]:
+        """What the factor needs, in the order the cell computes it, weights last."""
+        g, needed = self.graph, self.expr.free_symbols
+        steps = [f"{self.state}@t-1"] if g.value(self.state, "t-1")[0] in needed else []
+        steps += [f"{g.node_of[n][0]}@t" for n in g.order if n in needed]
+        return tuple(steps + [name for name, m in g.params.items() if m[0] in needed])
 
     def _symbol(self, quantity: str) -> sp.Symbol:
         name, _, step = quantity.partition("@")

@@ -238,7 +238,7 @@ class _Interpreter:
         raise CellFileError(self.path, self.eq.line, f"{message} in {self.eq.text.strip()!r}")
 
     def __call__(self, expr):
-        if not expr.is_commutative and not isinstance(expr, sp.Mul):
+        if self.is_weight(expr):
             self.fail(f"the weight matrix {expr} on its own (a weight must multiply a vector)")
         if expr.is_Symbol:
             return self.env[expr.name]
@@ -261,6 +261,11 @@ class _Interpreter:
             return arg.applyfunc(expr.func) if isinstance(arg, sp.MatrixBase) else expr.func(arg)
         self.fail(f"unsupported expression {expr}")
 
+    @staticmethod
+    def is_weight(expr) -> bool:
+        """Weight matrices are the declared noncommutative symbols."""
+        return expr.is_Symbol and not expr.is_commutative
+
     def add(self, a, b):
         if isinstance(a, sp.MatrixBase) and isinstance(b, sp.MatrixBase):
             if a.shape != b.shape:
@@ -275,9 +280,11 @@ class _Interpreter:
     def mul(self, expr):
         """Weights are the noncommutative factors (SymPy keeps their order); the
         commutative ones are vectors and numbers, multiplied elementwise."""
-        scalar, vector = sp.Integer(1), None
-        commutative, weights = expr.args_cnc()
-        for factor in commutative:
+        scalar, vector, weights = sp.Integer(1), None, []
+        for factor in expr.args:
+            if self.is_weight(factor):
+                weights.append(factor)
+                continue
             value = self(factor)
             if isinstance(value, sp.MatrixBase):
                 if vector is not None and vector.shape != value.shape:
@@ -289,8 +296,6 @@ class _Interpreter:
             if vector is None:
                 self.fail("a weight matrix multiplies nothing (it needs a vector on its right)")
             for w in reversed(weights):
-                if not w.is_Symbol:
-                    self.fail(f"{w} is not a weight: a weight matrix enters a product only as itself")
                 m = self.env[w.name]
                 if m.cols != vector.rows:
                     self.fail(f"a {m.rows} x {m.cols} weight applied to a vector of size {vector.rows}")

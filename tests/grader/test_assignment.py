@@ -64,10 +64,10 @@ def test_invalid_toml_is_reported_as_such(tmp_path):
 # working directory: the tests run in tmp_path, so the file is variant/assignment.toml.
 
 REPO = Path(__file__).resolve().parents[2]
-SHIPPED = ("bptt_products", "lstm_packed", "lstm_scalar", "lstm_vector")
+SHIPPED = ("bptt_products", "lstm_packed", "lstm_scalar", "lstm_vector", "rnn_variants")
 FILE = "(variant/assignment.toml)"
 TOP_KEYS = "title, cell, notebook, preamble, seed, dims, questions"
-QUESTION_KEYS = "id, title, function, points, kind, at, target, params, task, options, checks, hint, requires"
+QUESTION_KEYS = "id, title, function, points, kind, at, target, params, task, options, checks, hint, cell, requires"
 CHECK_KEYS = "check, hidden, points, regimes, rtol, kappa, visibility, weight, partial_credit"
 
 # A well-formed expression question; each case below spoils one thing.
@@ -251,7 +251,7 @@ def test_every_shipped_pack_satisfies_the_schema(pack):
     assert load_assignment(pack).name == pack
 
 
-def test_the_shipped_packs_are_the_four_known():
+def test_the_shipped_packs_are_the_five_known():
     assert tuple(sorted(d.name for d in ASSIGNMENTS_DIR.iterdir() if (d / "assignment.toml").is_file())) == SHIPPED
 
 

@@ -275,3 +275,19 @@ def test_a_solution_saved_without_cell_ids_still_builds_the_same_ids_every_time(
     first = [c.id for c in build_student_notebook(pack).cells]
     assert [c.id for c in build_student_notebook(pack).cells] == first
     assert len(set(first)) == len(first) and all(re.fullmatch(r"[0-9a-f]{8}", i) for i in first)
+
+
+@pytest.mark.parametrize("pack", PACKS, ids=ids)
+def test_every_ungraded_cell_that_calls_a_students_function_guards_itself(pack):
+    """So that Run All on the unanswered notebook never stops on a stub (the kernel test runs it)."""
+    functions = {f for q in load_assignment(pack).questions for f in q.student_functions}
+    cells = [c for c in solution(pack).cells if c.cell_type == "code"][1:]
+    for cell in cells:
+        if "### BEGIN SOLUTION" in cell.source:
+            continue
+        tree = ast.parse(cell.source)
+        calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        if calls & functions:
+            guarded = [h for n in ast.walk(tree) if isinstance(n, ast.Try) for h in n.handlers
+                       if isinstance(h.type, ast.Name) and h.type.id == "NotImplementedError"]
+            assert guarded, f"cell {cell.id} calls {sorted(calls & functions)} without except NotImplementedError"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dis
 import io
-import json
 import sys
 import time
 import types
