@@ -38,5 +38,7 @@ chmod 711 "$ROOT"
 # without the separation. Its sandbox child also builds, once for every
 # submission to come, the matplotlib font cache children read.
 export LSTM_GRADER_CACHE="$ROOT/cache"
+# Every exact test case, once, for every submission to come (see grader/warm.py).
+(cd "$SRC" && "$VENV/bin/python" -s -m grader.warm @ASSIGNMENT@)
 "$VENV/bin/python" -s "$SRC/grader/gradescope/launch.py" --self-check
 chmod -R a+rX "$LSTM_GRADER_CACHE"
