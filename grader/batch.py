@@ -186,11 +186,11 @@ def _export_entry(root: Path, folder: Path, notebook: str) -> Entry:
 
 # -- grading -------------------------------------------------------------------
 
-def _grade_one(args: tuple[str, str]) -> Report:
-    assignment_path, submission = args
+def _grade_one(args: tuple) -> Report:
+    assignment_path, submission, limits = args
     from .grade import grade   # here, not at the top: `lstm-grader --help` must not pay for SymPy
 
-    return grade(load_assignment(assignment_path), submission)
+    return grade(load_assignment(assignment_path), submission, *((limits,) if limits is not None else ()))
 
 
 def not_graded(assignment: Assignment, submission: str, reason: str, grader_error: bool = False) -> Report:
@@ -205,7 +205,7 @@ def not_graded(assignment: Assignment, submission: str, reason: str, grader_erro
 
 def grade_many(assignment: Assignment, paths: Sequence[Path], jobs: int = 1,
                progress: Callable[[int, int, Report], None] | None = None,
-               ids: Sequence[str] | None = None) -> list[Report]:
+               ids: Sequence[str] | None = None, limits=None) -> list[Report]:
     """Reports in the order of ``paths``, named ``ids`` when given (else the
     file's name). With jobs > 1 each worker process keeps its own cache of
     derivations, so they are paid once per worker, not per file; a worker that
@@ -223,9 +223,9 @@ def grade_many(assignment: Assignment, paths: Sequence[Path], jobs: int = 1,
 
     if jobs <= 1 or len(paths) <= 1:
         for k, p in enumerate(paths):
-            finish(k, _guarded(assignment, p))
+            finish(k, _guarded(assignment, p, limits))
         return reports  # type: ignore[return-value]
-    work = [(str(assignment.root), str(p)) for p in paths]
+    work = [(str(assignment.root), str(p), limits) for p in paths]
     pending = _pool_round(work, range(len(paths)), jobs, assignment, finish)
     # A dead worker fails every future of its pool, guilty or not. Grade those
     # again with one worker, in order: when that pool dies too, the first file
@@ -240,11 +240,11 @@ def grade_many(assignment: Assignment, paths: Sequence[Path], jobs: int = 1,
     return reports  # type: ignore[return-value]
 
 
-def _guarded(assignment: Assignment, path) -> Report:
+def _guarded(assignment: Assignment, path, limits=None) -> Report:
     try:
         from .grade import grade
 
-        return grade(assignment, path)
+        return grade(assignment, path, *((limits,) if limits is not None else ()))
     except KeyboardInterrupt:
         raise
     except BaseException as exc:   # grade() catches Exception; this is the rest

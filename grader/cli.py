@@ -84,12 +84,12 @@ def _assignment(name: str) -> Assignment:
 
 # -- grade --------------------------------------------------------------------------
 
-def _grade_survey(assignment: Assignment, found: Survey, jobs: int, progress) -> list[Report]:
+def _grade_survey(assignment: Assignment, found: Survey, jobs: int, progress, limits=None) -> list[Report]:
     """Reports in the order of the survey; a submission with no file to grade
     (a Gradescope folder holding two notebooks) gets a zero that says why."""
     graded = [e for e in found.entries if e.path is not None]
     reports = iter(grade_many(assignment, [e.path for e in graded], jobs=jobs, progress=progress,
-                              ids=[e.id for e in graded]))
+                              ids=[e.id for e in graded], limits=limits))
     return [next(reports) if e.path is not None else not_graded(assignment, e.id, e.problem)
             for e in found.entries]
 
@@ -107,9 +107,10 @@ def _grade(args) -> int:
     if args.format != "csv" and not csv_path:
         raise _Usage(f"--format {args.format} needs --csv FILE when the submissions are not one folder")
     roster = read_roster(args.roster) if args.roster else None
+    limits, walls = _isolation(args.unsafe_no_isolation)
     many = len(found.entries) > 1
     progress = progress_bar() if many and not args.quiet and sys.stderr.isatty() else None
-    reports = _grade_survey(assignment, found, args.jobs, progress)
+    reports = _grade_survey(assignment, found, args.jobs, progress, limits)
     identities = {r.submission: identify(r.submission, found.metadata, roster) for r in reports}
     if not args.quiet:
         for r in reports:
@@ -124,8 +125,10 @@ def _grade(args) -> int:
             out(f"  {textsafe.one_line(s.id)}: {textsafe.one_line(s.reason)}")
     if many or folder:
         out(summary_table(reports))
+    out(walls)
     if args.json:
         doc = document(reports, assignment.name, found.skipped, identities)
+        doc["isolation"] = walls
         Path(args.json).write_text(json.dumps(doc, indent=2, ensure_ascii=False), encoding="utf-8")
         out(f"reports written to {args.json}")
     if csv_path:
@@ -135,6 +138,20 @@ def _grade(args) -> int:
         written = write_feedback(reports, args.feedback, identities, assignment.title, args.show_hidden)
         out(f"feedback written to {args.feedback} ({len(written)} files)")
     return 0
+
+
+def _isolation(unsafe: bool):
+    """The sandbox limits to grade with, and the line that says which layers hold.
+    With no kernel wall (namespaces, Landlock, seccomp) grading refuses, unless asked."""
+    from .sandbox import Limits
+    from .sandbox.isolation import probe
+
+    found = probe()
+    if not found.walled and not unsafe:
+        raise _Usage(f"refusing to grade: {found.summary()}. None of namespaces, Landlock and seccomp is "
+                     "available here, so student code would be held back by rlimits and an audit hook only; "
+                     "use --unsafe-no-isolation to grade anyway")
+    return (Limits(unsafe_no_isolation=True) if unsafe else None), found.summary()
 
 
 # -- check ---------------------------------------------------------------------------
@@ -227,7 +244,9 @@ def _doctor(args) -> int:
     out(f"numpy {numpy.__version__}")
     out(f"sympy {sympy.__version__}")
     out(f"assignments: {ASSIGNMENTS_DIR} ({', '.join(known_assignments()) or 'none'})")
-    out(f"sandbox: {', '.join(sorted(sandbox.__all__))}")
+    from .sandbox.isolation import summary
+
+    out(summary())
     limits = sandbox.Limits()
     out("sandbox limits: " + ", ".join(f"{f.name}={getattr(limits, f.name)}" for f in dataclasses.fields(limits)))
     return 0
@@ -256,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--jobs", type=int, default=1, metavar="N", help="grade N submissions in parallel")
     g.add_argument("--quiet", action="store_true", help="print only the summary")
     g.add_argument("--student-view", action="store_true", help="hide the messages of hidden tests")
+    g.add_argument("--unsafe-no-isolation", action="store_true",
+                   help="grade even where none of namespaces, Landlock and seccomp is available "
+                        "(student code is then held back by rlimits and an audit hook only)")
     g.set_defaults(run=_grade)
     c = sub.add_parser("check", help="grade one question of one submission")
     c.add_argument("assignment")

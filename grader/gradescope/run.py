@@ -180,7 +180,8 @@ def probe(source):
         try:
             attempt()
             seen[what] = "allowed"
-        except PermissionError:
+        except (PermissionError, FileNotFoundError):
+            # FileNotFoundError: inside the sandbox's mount namespace the source is not even there
             seen[what] = "denied"
     return seen
 '''

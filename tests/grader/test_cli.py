@@ -232,3 +232,27 @@ def test_a_batch_whose_reader_went_away_still_writes_its_gradebook(tmp_path):
     proc.stderr.close()
     assert proc.wait(timeout=300) == 0 and "Traceback" not in err
     assert (folder / "gradebook.csv").read_text().splitlines()[1].startswith("a.ipynb,0,33,")
+
+
+def test_with_no_kernel_wall_grading_refuses_unless_asked(scalar, monkeypatch, capsys):
+    """No namespaces, Landlock or seccomp: exit 2 naming the flag; with the flag it grades."""
+    from grader.sandbox import isolation
+
+    bare = isolation.Isolation(("rlimits",), {"namespaces": "no bwrap", "landlock": "no Landlock",
+                                              "seccomp": "no libseccomp", "uid": "the grader is not root"})
+    monkeypatch.setattr(isolation, "probe", lambda *a, **k: bare)
+    notebook = str(scalar.root / "examples" / "correct.ipynb")
+    assert main(["grade", "lstm_scalar", notebook]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lstm-grader: refusing to grade: isolation: rlimits; missing: namespaces (no bwrap)")
+    assert err.rstrip().endswith("use --unsafe-no-isolation to grade anyway")
+
+
+def test_every_batch_says_which_isolation_layers_held(scalar, tmp_path, capsys):
+    from grader.sandbox.isolation import summary
+
+    out_json = tmp_path / "r.json"
+    assert main(["grade", "lstm_scalar", str(scalar.root / "examples" / "correct.ipynb"), "--quiet",
+                 "--json", str(out_json)]) == 0
+    assert summary() in capsys.readouterr().out
+    assert json.loads(out_json.read_text())["isolation"] == summary()

@@ -50,7 +50,9 @@ def as_user(sandbox_user, sandbox_python, monkeypatch):
 @root_only
 def test_the_child_runs_as_the_given_user_with_no_groups_in_a_folder_it_owns_and_a_script_it_cannot_change(
         as_user):
-    with Sandbox([CodeCell(1, PROBE)], limits=Limits(run_as=as_user)) as box:
+    """Without the namespace layer: the host's folders, as the user sees them."""
+    limits = Limits(run_as=as_user, layers=("landlock", "seccomp"))
+    with Sandbox([CodeCell(1, PROBE)], limits=limits) as box:
         result = box.call("probe")
     assert result.status == "ok", result.message
     top = Path(result.value.pop("top"))
@@ -58,6 +60,18 @@ def test_the_child_runs_as_the_given_user_with_no_groups_in_a_folder_it_owns_and
                             "top_owner": 0, "owns_cwd": True, "script_writable": False,
                             "top_writable": False, "oom_score_adj": "1000"}
     assert not top.exists()  # closing removed the copy of child.py with the working folder
+
+
+@root_only
+def test_inside_the_namespaces_the_user_sees_only_its_own_read_only_sandbox_folder(as_user):
+    """With every layer: the child's folder is /sandbox, a read-only mount of its own."""
+    with Sandbox([CodeCell(1, PROBE)], limits=Limits(run_as=as_user)) as box:
+        result = box.call("probe")
+    assert result.status == "ok", result.message
+    seen = result.value
+    assert (seen["uid"], seen["gid"], seen["groups"], seen["top"]) == (as_user.uid, as_user.gid, [], "/sandbox")
+    assert seen["owns_cwd"] and not seen["script_writable"] and not seen["top_writable"]
+    assert seen["oom_score_adj"] == "1000"
 
 
 @root_only

@@ -16,6 +16,7 @@ import pytest
 from grader import grade, load_assignment
 from grader.assignment import ASSIGNMENTS_DIR
 from grader.batch import collect
+from grader.sandbox import Limits
 
 from .conftest import IS_ROOT, leftovers, schema_errors
 
@@ -206,9 +207,10 @@ def test_a_hostile_submission_gets_the_score_it_deserves_and_none_of_its_tricks_
     assert "PRINTED" not in text and "WRITTEN-TO-FD-1" not in text
     assert stat.S_IMODE(results.stat().st_mode) == 0o700
     # The control: graded in-process as root, with only the audit hook in the
-    # way, the kernel-level tricks succeed and q1 is lost. So the full score
-    # above is the work of the separation, not of a harmless notebook.
-    unprotected = engine("lstm_scalar", hostile)
+    # way (no isolation layer), the kernel-level tricks succeed and q1 is lost.
+    # So the full score above is the work of the separation, not of a harmless notebook.
+    unprotected = grade(load_assignment("lstm_scalar"), hostile,
+                        Limits(layers=(), unsafe_no_isolation=True))
     assert unprotected.score == deserved.score - 2
 
 
