@@ -21,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 
+from grader.sandbox.statements import Scanner as _Scanner  # the child's own: one scanner, two users
 from grader.source import CodeCell, SourceProblem, Submission, SubmissionError
 
 ACCEPTED_SUFFIXES = (".ipynb", ".py")
@@ -267,45 +268,3 @@ def _worth_reporting(command: str) -> bool:
         name = _LINE_MAGIC_NAME.match(command).group(1)
         return name not in QUIET_LINE_MAGICS or (name == "time" and bool(_ASSIGNS.search(command)))
     return True
-
-
-class _Scanner:
-    """Just enough of Python's tokenizer to know where logical lines start.
-
-    `tokenize` itself is no use here: it chokes on the very `!` and `?` lines
-    this module exists to remove."""
-
-    def __init__(self) -> None:
-        self.quote: str | None = None  # the open string's delimiter
-        self.depth = 0  # open brackets
-        self.continued = False  # previous line ended with a backslash
-
-    def at_statement_start(self) -> bool:
-        return self.quote is None and self.depth == 0 and not self.continued
-
-    def feed(self, line: str) -> None:
-        i, n, in_comment = 0, len(line), False
-        while i < n:
-            if self.quote is not None:
-                if line.startswith(self.quote, i):
-                    i, self.quote = i + len(self.quote), None
-                else:
-                    i += 2 if line[i] == "\\" else 1
-                continue
-            c = line[i]
-            if c == "#":
-                in_comment = True
-                break
-            if c in "'\"":
-                self.quote = line[i : i + 3] if line[i : i + 3] in ('"""', "'''") else c
-                i += len(self.quote)
-                continue
-            if c in "([{":
-                self.depth += 1
-            elif c in ")]}":
-                self.depth = max(0, self.depth - 1)
-            i += 1
-        ends_with_backslash = not in_comment and line.endswith("\\")
-        if self.quote in ("'", '"') and not ends_with_backslash:
-            self.quote = None  # an unterminated one-line string: compile() will report it
-        self.continued = self.quote is None and ends_with_backslash

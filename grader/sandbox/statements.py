@@ -4,8 +4,9 @@ Loaded by child.py from its own folder (the child runs in isolated mode and
 may not import the grader package), so this module uses the standard library
 only and, like child.py, binds the builtins and library functions it calls at
 load time: student code shares the process, and ``Run.execute`` even runs with
-the student's builtins in place. The parent imports it only in tests; it never
-runs it on student data, whose size is unbounded.
+the student's builtins in place. The parent imports it too, for Scanner alone:
+the notebook reader finds logical lines with it in one linear pass; the parent
+never compiles or splits student code, whose size is unbounded.
 
 Running statement by statement is what Jupyter does too, and it is what makes
 grading fair: one Python 2 ``print 'x'`` in starter code, or an ``import torch``
