@@ -28,11 +28,11 @@ bench: $(STAMP)
 
 # Regenerate every student notebook from its instructor solution notebook.
 assignments: $(STAMP)
-	$(PY) -m grader.authoring
+	$(VENV)/bin/lstm-grader assign
 
 # The Gradescope autograder zip of one assignment: make autograder ASSIGNMENT=lstm_scalar
 autograder: $(STAMP)
-	$(PY) -m grader.gradescope.build $(ASSIGNMENT)
+	$(VENV)/bin/lstm-grader autograder $(ASSIGNMENT)
 
 # Grade the Gradescope-export fixture, write the class report and the feedback
 # files, and check in a real headless Chromium that the pages show their plots.

@@ -124,14 +124,20 @@ class Assignment:
         raise AssignmentError(self.name, qid, f"no such question; known: {', '.join(q.id for q in self.questions)}")
 
 
+def known_assignments() -> list[str]:
+    """The names of the packs under the assignments folder."""
+    if not ASSIGNMENTS_DIR.is_dir():
+        return []
+    return sorted(d.name for d in ASSIGNMENTS_DIR.iterdir() if (d / "assignment.toml").is_file())
+
+
 def find_assignment(name_or_path: str | Path) -> Path:
     """The assignment.toml for a name ("lstm_scalar") or a path to its folder or file."""
     p = Path(name_or_path)
     for candidate in (p, p / "assignment.toml", ASSIGNMENTS_DIR / str(name_or_path) / "assignment.toml"):
         if candidate.is_file():
             return candidate.resolve()
-    known = sorted(d.name for d in ASSIGNMENTS_DIR.iterdir() if (d / "assignment.toml").is_file()) \
-        if ASSIGNMENTS_DIR.is_dir() else []
+    known = known_assignments()
     raise AssignmentError(str(name_or_path), None,
                           f"unknown assignment; known assignments: {', '.join(known) or 'none'}")
 

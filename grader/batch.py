@@ -187,10 +187,11 @@ def _export_entry(root: Path, folder: Path, notebook: str) -> Entry:
 # -- grading -------------------------------------------------------------------
 
 def _grade_one(args: tuple) -> Report:
-    assignment_path, submission, limits = args
+    """(assignment folder, submission path[, limits]): plain strings unless limits are set."""
     from .grade import grade   # here, not at the top: `lstm-grader --help` must not pay for SymPy
 
-    return grade(load_assignment(assignment_path), submission, *((limits,) if limits is not None else ()))
+    assignment_path, submission, *limits = args
+    return grade(load_assignment(assignment_path), submission, *limits)
 
 
 def not_graded(assignment: Assignment, submission: str, reason: str, grader_error: bool = False) -> Report:
@@ -225,7 +226,7 @@ def grade_many(assignment: Assignment, paths: Sequence[Path], jobs: int = 1,
         for k, p in enumerate(paths):
             finish(k, _guarded(assignment, p, limits))
         return reports  # type: ignore[return-value]
-    work = [(str(assignment.root), str(p), limits) for p in paths]
+    work = [(str(assignment.root), str(p), *((limits,) if limits is not None else ())) for p in paths]
     pending = _pool_round(work, range(len(paths)), jobs, assignment, finish)
     # A dead worker fails every future of its pool, guilty or not. Grade those
     # again with one worker, in order: when that pool dies too, the first file

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from . import textsafe
-from .assignment import ASSIGNMENTS_DIR, Assignment, AssignmentError, load_assignment
+from .assignment import ASSIGNMENTS_DIR, Assignment, AssignmentError, known_assignments, load_assignment
 from .batch import FORMATS, Survey, grade_many, not_graded, progress_bar, survey, write_gradebook
 from .classreport import document, load_reports, summary_table, write_class_report
 from .feedback import write_feedback
@@ -59,12 +59,6 @@ def _flush() -> None:
 
 
 # -- names the user may misspell ------------------------------------------------------
-
-def known_assignments() -> list[str]:
-    if not ASSIGNMENTS_DIR.is_dir():
-        return []
-    return sorted(d.name for d in ASSIGNMENTS_DIR.iterdir() if (d / "assignment.toml").is_file())
-
 
 def _suggest(name: str, known) -> str:
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
@@ -299,10 +293,33 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--title", default="", help="the page's title (default: the assignment's name)")
     r.set_defaults(run=_report)
     sub.add_parser("doctor", help="versions and what the sandbox offers").set_defaults(run=_doctor)
+    # Listed here for --help; their arguments are the tools' own (see FORWARDED).
+    sub.add_parser("assign", help="build the student notebooks from the solutions (--check: only check)",
+                   add_help=False)
+    sub.add_parser("autograder", help="build the Gradescope zip of an assignment", add_help=False)
     return parser
 
 
+def _assign(argv: list[str]) -> int:
+    from .authoring.__main__ import main as authoring
+
+    return authoring(argv)
+
+
+def _autograder(argv: list[str]) -> int:
+    from .gradescope.build import main as build
+
+    return build(argv)
+
+
+# Subcommands that are whole tools of their own: everything after the name is theirs.
+FORWARDED = {"assign": _assign, "autograder": _autograder}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in FORWARDED:
+        return FORWARDED[argv[0]](argv[1:])
     try:
         args = build_parser().parse_args(argv)
     except SystemExit:   # --help, --version, a usage error: argparse printed and exits

@@ -55,6 +55,7 @@ def seed_for(*parts) -> int:
 
 class ExpressionProblem:
     phrases = regimes.PHRASES
+    layouts: dict = {}   # a number: no axes to name
 
     def __init__(self, assignment: Assignment, question: Question):
         self.assignment, self.question = assignment, question
@@ -269,7 +270,8 @@ class TaskProblem:
                                   f"unknown task {question.task!r}; known: {', '.join(sorted(TASKS))}") from None
         self.task = task_cls(**dict(question.options))
         # A task may describe its kinds of input in its own words (an RNN has no gates).
-        self.phrases = {**regimes.PHRASES, **getattr(self.task, "phrases", {})}
+        self.phrases = {**regimes.PHRASES, **self.task.phrases}
+        self.layouts = dict(self.task.layouts)
 
     def _key(self, *parts) -> tuple:
         return (cache.assignment_digest(self.assignment.root), self.assignment.name, self.question.id,

@@ -94,7 +94,38 @@ class CheckQuestions(Step):
         finally:
             if executed.box is not None:
                 executed.box.close()
-        return Checked(executed, results, self._notes(executed))
+        notes = self._notes(executed)
+        elsewhere = self._another_assignment(executed)
+        if elsewhere:
+            notes = (elsewhere,) + notes
+        return Checked(executed, results, notes)
+
+    @staticmethod
+    def _another_assignment(executed: Executed) -> str:
+        """When a file defines few of this assignment's functions and more of another
+        pack's, say so once, at the top, before the "not defined" of every question."""
+        if executed.setup is None:
+            return ""
+        assignment = executed.read.job.assignment
+        defined = {n for n, _ in executed.setup.functions}
+        wanted = {f for q in assignment.auto_questions for f in q.student_functions}
+        ours = len(defined & wanted)
+        if not defined or 2 * ours >= len(wanted):
+            return ""
+        from .assignment import known_assignments, load_assignment
+
+        best, hits = "", 0
+        for name in known_assignments():
+            if name == assignment.name:
+                continue
+            other = load_assignment(name, validate=False)
+            found = len(defined & {f for q in other.auto_questions for f in q.student_functions})
+            if found > hits:
+                best, hits = name, found
+        if not best or hits <= ours:
+            return ""
+        return (f"this file defines {ours} of the {len(wanted)} functions {assignment.name} asks for, but {hits} "
+                f"of those {best} asks for: was it submitted to the wrong assignment?")
 
     @staticmethod
     def _notes(executed: Executed) -> tuple[str, ...]:
@@ -159,7 +190,7 @@ class CheckQuestions(Step):
         if executed.read.submission is None:
             return f"not graded: {executed.read.error}"
         if executed.setup is None:
-            return "not graded: the grader could not run your notebook (a grader problem, not yours)"
+            return f"not graded: the grader could not run your {_kind(executed)} (a grader problem, not yours)"
         taken = {f for other in executed.read.job.assignment.questions for f in other.student_functions}
         for name in q.student_functions:
             if not executed.setup.has(name):
@@ -167,7 +198,7 @@ class CheckQuestions(Step):
                 names = [n for n, _ in executed.setup.functions if n not in taken]
                 close = difflib.get_close_matches(name, names, n=1, cutoff=0.8)
                 hint = f"; did you mean {close[0]}? (rename it to {name})" if close else ""
-                return f"{name} is not defined in your notebook{hint}"
+                return f"{name} is not defined in your {_kind(executed)}{hint}"
         if q.requires:
             return ""  # the driver is the pack's own; the student's signatures are fixed by the layout
         params = executed.setup.signature(q.function) or ()
@@ -178,6 +209,11 @@ class CheckQuestions(Step):
             return (f"{q.function} takes {len(plain)} parameter(s) ({', '.join(plain)}) but it must take "
                     f"{len(q.params)}: {', '.join(q.param_names)}")
         return ""
+
+
+def _kind(executed: Executed) -> str:
+    """How to name the student's file: a .py is not a notebook."""
+    return "notebook" if executed.read.job.path.suffix.lower() == ".ipynb" else "file"
 
 
 class WriteReport(Step):

@@ -143,7 +143,7 @@ def run_cases(ctx: CheckContext, cases: Sequence[Case], tol: Tolerance) -> list[
     results = ctx.call_many([c.args for c in cases], [c.cost for c in cases])
     names = ctx.question.param_names
     outputs = tuple(ctx.question.option("outputs", ()))
-    layouts = dict(getattr(getattr(ctx.problem, "task", None), "layouts", {}))
+    layouts = ctx.problem.layouts
     return [Outcome(case, result, *judge(result, case.expected, case.magnitude, tol, names, outputs, layouts,
                                          lenient_at(case, tol)))
             for case, result in zip(cases, results)]

@@ -20,7 +20,7 @@ class GradCheck(Check):
     @classmethod
     def unsuitable(cls, problem, spec: CheckSpec) -> str | None:
         reason = super().unsuitable(problem, spec)
-        if not reason and not getattr(problem.task, "supports_gradcheck", False):
+        if not reason and not problem.task.supports_gradcheck:
             return "the task has no finite-difference oracle"
         return reason
 

@@ -34,6 +34,9 @@ class Task(Protocol):
     regimes: ClassVar[tuple[str, ...]]
     phrases: ClassVar[Mapping[str, str]]     # regime -> words, where the task's differ from grader.regimes
     supports_gradcheck: ClassVar[bool]
+    # output name ("" for a single one) -> the role of each axis ("gates:ifog", "time", None),
+    # so that a wrong array names its wrong gate block or time step
+    layouts: ClassVar[Mapping[str, tuple]]
 
     def case(self, rng, regime: str) -> TaskCase:
         """One case of ``regime``, drawn from ``rng``."""

@@ -85,6 +85,7 @@ class RNNGradientKStepsBack(_Task):
     h^{τ-k+1}, ..., h^τ row by row."""
 
     regimes = ("ordinary", "saturated", "stability")
+    layouts: dict = {}
     # A vanilla RNN has no gates: its saturated and long cases read differently.
     phrases = {"saturated": "when the hidden units saturate (|h| near 1)",
                "stability": "over k = 1000 steps with ‖W‖₂ = 0.9, where the gradient vanishes"}
@@ -138,6 +139,7 @@ class RNNNormBound(_Task):
     """``rnn_norm_bound(W, k) -> float``: eq. (2), ‖W‖₂^k (max_x |1 - tanh²x|)^k."""
 
     regimes = ("ordinary", "stability")
+    layouts: dict = {}
     phrases = {"stability": "for k = 1000, with ‖W‖₂ on either side of 1"}
     supports_gradcheck = False
 
@@ -194,6 +196,7 @@ class LSTMCellPathGradient(_Task):
     e (k, n) holding the forget gates e^{τ-k+1}, ..., e^τ row by row."""
 
     regimes = ("ordinary", "saturated", "stability")
+    layouts: dict = {}
     supports_gradcheck = False
     DROPS = (("without diag(o^τ)", "output"), ("without diag(1 - tanh² s^τ)", "tanh"),
              ("without the forget gates ∏ diag(e)", "forget"))
@@ -228,6 +231,7 @@ class LSTMCellBound(_Task):
     ‖∏ diag(e)‖₂, ‖c‖₂ with c = J - ∏ diag(e), and ‖c‖₂ + sup|tanh|^k."""
 
     regimes = ("ordinary", "saturated", "stability")
+    layouts: dict = {}
     supports_gradcheck = False
 
     def __init__(self, outputs=()):
@@ -297,6 +301,7 @@ class OneStepCellJacobian(_Task):
     h_{t-1} = o_{t-1} tanh C_{t-1}) and directly, with o_{t-1} held fixed."""
 
     regimes = ("ordinary", "saturated", "stability")
+    layouts: dict = {}
     supports_gradcheck = True
     # The answer with one path left out, as the reference with that path's weight
     # (or o_{t-1}) set: the common misconception first.

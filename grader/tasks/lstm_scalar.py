@@ -68,6 +68,7 @@ class LSTMWeightGradient:
     sequence, where L = Σ_t ∇y_t · y_t (BPTT through every step)."""
 
     regimes = ("ordinary", "saturated", "stability", "extreme")
+    layouts: dict = {}
     phrases: dict = {}
     supports_gradcheck = True
     drops = ("C_next", "gates_next")
@@ -129,6 +130,7 @@ class CellPathFactor:
     given the forget gates f_{τ-k+1..τ}. A plain product: no path can be dropped."""
 
     regimes = ("ordinary", "stability")
+    layouts: dict = {}
     phrases = {"stability": f"with forget gates ≈ 1 (k = {STABILITY_T})"}
     supports_gradcheck = False
 

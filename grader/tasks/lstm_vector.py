@@ -111,6 +111,7 @@ class GateGradients:
     ∇h_t and ∇C_t. Each is a plain product: no path can be dropped."""
 
     regimes = ("ordinary", "saturated")
+    layouts: dict = {}
     phrases: dict = {}
     supports_gradcheck = False
 
@@ -153,6 +154,7 @@ class StepBackward:
     those very floats: L = ∇h_t·h_t + b·C_t, b = ∇C_t - o_t tanh'(C_t) ∇h_t."""
 
     regimes = ("ordinary", "saturated")
+    layouts: dict = {}
     phrases: dict = {}
     supports_gradcheck = True
     dropped_gates = ("f", "i", "o")        # ∇h_{t-1} missing one gate's path: the classic slips
@@ -271,6 +273,7 @@ class WeightGradients:
     through every step (BPTT)."""
 
     regimes = ("ordinary", "saturated", "stability", "extreme")
+    layouts: dict = {}
     phrases: dict = {}
     supports_gradcheck = True
     drops = ("C_next", "gates_next")

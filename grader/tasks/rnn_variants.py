@@ -60,6 +60,7 @@ class CarriedFactor:
     step, oldest first), weights ("w_z") as floats."""
 
     regimes = ("ordinary", "saturated", "stability")
+    layouts: dict = {}
     # the instance words the stability case after its cell's gates
     phrases = {"stability": f"with the carried path held open (k = {STABILITY_T})"}
     supports_gradcheck = False
@@ -182,6 +183,7 @@ class VanishingBound:
     loose (random z), by a coin of the case's generator."""
 
     regimes = ("ordinary",)
+    layouts: dict = {}
     phrases: dict = {}
     supports_gradcheck = False
 
@@ -228,6 +230,7 @@ class InitRanges:
     (variance 1/n for a layer with n inputs) and Xavier-Glorot's b = √6/√(n + m)."""
 
     regimes = ("ordinary",)
+    layouts: dict = {}
     phrases: dict = {}
     supports_gradcheck = False
 

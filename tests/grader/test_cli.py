@@ -208,7 +208,7 @@ def test_doctor_reports_versions_and_the_sandbox(capsys):
     out = capsys.readouterr().out.splitlines()
     assert f"numpy {numpy.__version__}" in out and f"sympy {sympy.__version__}" in out
     assert any(line.startswith("Python 3.") for line in out)
-    assert any(line.startswith("sandbox: ") and "Sandbox" in line and "Limits" in line for line in out)
+    assert any(line.startswith("isolation: ") and "rlimits" in line and "missing: " in line for line in out)
     assert any(line.startswith("sandbox limits: cell_timeout=") for line in out)
 
 
@@ -256,3 +256,10 @@ def test_every_batch_says_which_isolation_layers_held(scalar, tmp_path, capsys):
                  "--json", str(out_json)]) == 0
     assert summary() in capsys.readouterr().out
     assert json.loads(out_json.read_text())["isolation"] == summary()
+
+
+def test_assign_and_autograder_are_subcommands_with_the_tools_own_arguments(tmp_path, capsys):
+    assert main(["assign", "--check"]) == 0
+    assert capsys.readouterr().out.strip().endswith("student notebook(s) are up to date")
+    assert main(["autograder", "lstm_scalar", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "lstm_scalar-autograder.zip").is_file()

@@ -14,6 +14,7 @@ def test_every_task_declares_its_regimes_words_and_oracle(name):
     assert isinstance(task, Task), name
     assert cls.regimes and set(cls.regimes) <= set(regimes.REGIMES) and regimes.DECIDING in cls.regimes
     assert set(cls.phrases) <= set(cls.regimes)
+    assert isinstance(cls.layouts, dict)
     assert isinstance(task, GradcheckTask) == cls.supports_gradcheck or not cls.supports_gradcheck
 
 
