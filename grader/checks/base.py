@@ -15,6 +15,7 @@ from ..sandbox import CallResult, Sandbox
 # A case's time limit grows with its work (cell steps), so that a correct but slow
 # implementation of a T = 1,000 sequence is not cut off at the limit of a T = 5 one.
 SECONDS_PER_STEP = 0.01
+MAX_NOTES = 3   # distinct notes per kind of input
 
 
 @dataclass(frozen=True)
@@ -159,11 +160,18 @@ def summarize(outcomes: Sequence[Outcome], hidden: bool, param_names: Sequence[s
     for regime, group in by_regime.items():
         words = phrase(regime, phrases)
         bad = [o for o in group if o.mismatch is not None]
-        noted = [o for o in group if o.mismatch is None and o.notes]
-        if noted:
-            more = f" (and {len(noted) - 1} more case(s))" if len(noted) > 1 else ""
-            label = f" [{noted[0].case.label}]" if noted[0].case.label else ""
-            messages.append(f"note {words}: {noted[0].notes[0]}{label}{more}")
+        # Each distinct leniency once (its first case), so that a shape note does not hide
+        # an in-place note; the numbers in them (shapes) vary, so the kind is the key.
+        firsts: dict[str, tuple[str, Outcome, int]] = {}
+        for o in group:
+            for note in (o.notes if o.mismatch is None else ()):
+                key = _note_kind(note)
+                seen = firsts.get(key)
+                firsts[key] = (note, o, 1) if seen is None else (seen[0], seen[1], seen[2] + 1)
+        for note, first, count in list(firsts.values())[:MAX_NOTES]:
+            more = f" (and {count - 1} more case(s))" if count > 1 else ""
+            label = f" [{first.case.label}]" if first.case.label else ""
+            messages.append(f"note {words}: {note}{label}{more}")
         if not bad:
             messages.append(f"correct {words} ({len(group)} of {len(group)} cases)")
             continue
@@ -178,6 +186,15 @@ def summarize(outcomes: Sequence[Outcome], hidden: bool, param_names: Sequence[s
         messages.append(f"wrong {words}: {len(bad)} of {len(group)} cases failed; first: {detail}")
     passed = sum(o.mismatch is None for o in outcomes)
     return Verdict(passed / len(outcomes) if outcomes else 0.0, tuple(messages))
+
+
+def _note_kind(note: str) -> tuple[str, ...]:
+    """A note's kind, whatever its numbers: its output's name and first two words
+    ("db", "returned", "shape"), so the same leniency at other sizes counts once."""
+    label, sep, rest = note.partition(": ")
+    if not sep or " " in label:
+        label, rest = "", note
+    return (label, *rest.split()[:2])
 
 
 def _printable(case: Case) -> bool:
