@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import stat
 import sys
+import time
 import traceback
 from collections import Counter
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -361,13 +362,27 @@ def _canvas(rows, absent, assignment, identities):
         yield [s.name, "", s.sid, "", "", _num(r.score)]
 
 
-def progress_bar(stream=sys.stderr) -> Callable[[int, int, Report], None]:
+def progress_bar(stream=sys.stderr, clock: Callable[[], float] = time.monotonic
+                 ) -> Callable[[int, int, Report], None]:
+    """A one-line bar with the time left, estimated from the pace so far."""
+    start = clock()
+
     def show(done: int, total: int, report: Report) -> None:
         width = 30
         filled = int(width * done / total)
         name = textsafe.one_line(report.submission)[-30:]
-        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {name:<30}")
+        elapsed = clock() - start
+        if done == total:
+            when = f"done in {_clock(elapsed)}"
+        else:
+            when = f"ETA {_clock(elapsed / done * (total - done))}"
+        stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {when} {name:<30}")
         if done == total:
             stream.write("\n")
         stream.flush()
     return show
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}:{secs:02d}"

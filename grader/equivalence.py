@@ -9,6 +9,13 @@
    in a killable process (sech², exp forms of σ).
 4. Randomised identity testing with mpmath at adaptive precision at 50 points,
    half of them saturated: what is still undecided is decided here.
+
+The student's expression arrives unevaluated (sandbox/exprtree.py), and every
+stage that touches it, down to forming student − reference, runs in a forked
+worker with a time limit and an address-space limit (grader/timebox.py): an
+expression whose expansion or evaluation would take the machine's memory costs
+one killed fork. A stage that gives up passes the question to the next; when
+no stage can decide at all, the answer is "undecided", never a guess.
 """
 from __future__ import annotations
 
@@ -21,11 +28,16 @@ import sympy as sp
 from reference.symbolic import evaluate as ev
 
 from .problems import ExpressionProblem, seed_for
-from .timebox import timeboxed_predicate
+from .timebox import MEMORY_BYTES, timeboxed, timeboxed_predicate
 
 RANDOM_POINTS = 50
 PROBE_POINTS = 3
 AGREEMENT = mpmath.mpf("1e-12")
+# Wall time of the expansion stage and of each probing stage. A correct answer
+# in the homework's vocabulary expands in well under a second and 50 exact
+# evaluations take about as long: these only stop expressions built to explode.
+EXPAND_SECONDS = 10.0
+EVALUATE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,7 @@ class Decision:
     equal: bool
     method: str
     witness: tuple = ()   # the student's float inputs at a point where they differ
+    undecided: bool = False   # no stage finished within its time and memory: ``equal`` is False
 
 
 def _exact_env(problem: ExpressionProblem, env: dict) -> dict:
@@ -59,37 +72,52 @@ def _points(problem: ExpressionProblem, count: int, tag: str):
         yield problem.point(rng, "saturated" if k % 2 else "ordinary")
 
 
-def _differs(problem, student, count, tag) -> tuple | None:
+def _differs(problem, student, count, tag) -> list:
+    """The inputs of the first point where they differ, or []. Runs in a fork."""
     for env in _points(problem, count, tag):
         try:
             gap = _gap(problem, student, env)
         except (ZeroDivisionError, ValueError, TypeError, OverflowError):
             gap = mpmath.inf
         if gap > AGREEMENT:
-            return tuple(float(env[s]) for s in problem.args_order)
-    return None
+            return [float(env[s]) for s in problem.args_order]
+    return []
 
 
-def _vanishes(difference: sp.Expr) -> bool:
-    """Cheap algebra first, SymPy's general simplifier last; runs in a killable fork."""
+def _expands_to_zero(problem: ExpressionProblem, student: sp.Expr) -> bool:
+    """Polynomial identity; runs in a fork."""
+    return sp.expand(student - problem.reference) == 0
+
+
+def _vanishes(problem: ExpressionProblem, student: sp.Expr) -> bool:
+    """Cheap algebra first, SymPy's general simplifier last; runs in a fork.
+    Only for expressions in the problem's own symbols (the rewriting knows no other)."""
+    difference = student - problem.reference
+    if difference.free_symbols - set(problem.args_order):
+        return False
     in_exponentials = sp.cancel(sp.expand(difference.rewrite(sp.exp)))
     return in_exponentials == 0 or sp.simplify(in_exponentials) == 0
 
 
-def decide(problem: ExpressionProblem, student: sp.Expr, simplify_seconds: float = 2.0) -> Decision:
-    difference = student - problem.reference
-    if sp.expand(difference) == 0:
+def decide(problem: ExpressionProblem, student: sp.Expr, simplify_seconds: float = 2.0, *,
+           expand_seconds: float = EXPAND_SECONDS, evaluate_seconds: float = EVALUATE_SECONDS,
+           memory_bytes: int = MEMORY_BYTES) -> Decision:
+    """Each stage in its own fork, limited to its seconds and to ``memory_bytes``."""
+    if timeboxed_predicate(lambda: _expands_to_zero(problem, student), expand_seconds, memory_bytes):
         return Decision(True, "identical to the reference after expansion")
-    witness = _differs(problem, student, PROBE_POINTS, "probe")
+    witness = timeboxed(lambda: _differs(problem, student, PROBE_POINTS, "probe"), evaluate_seconds,
+                        memory_bytes)
     if witness:
-        return Decision(False, "differs from the reference at a random point", witness)
-    unsupported = difference.free_symbols - set(problem.args_order)
-    if not unsupported:
-        settled = timeboxed_predicate(lambda: _vanishes(difference), simplify_seconds)
-        if settled:
-            return Decision(True, "identical to the reference once written with exponentials and simplified")
-    witness = _differs(problem, student, RANDOM_POINTS, "random")
+        return Decision(False, "differs from the reference at a random point", tuple(witness))
+    if timeboxed_predicate(lambda: _vanishes(problem, student), simplify_seconds, memory_bytes):
+        return Decision(True, "identical to the reference once written with exponentials and simplified")
+    witness = timeboxed(lambda: _differs(problem, student, RANDOM_POINTS, "random"), evaluate_seconds,
+                        memory_bytes)
     if witness:
-        return Decision(False, "differs from the reference at a random point", witness)
+        return Decision(False, "differs from the reference at a random point", tuple(witness))
+    if witness is None:
+        return Decision(False, (f"could not be compared with the reference: evaluating it at "
+                                f"{RANDOM_POINTS} points needed more than {evaluate_seconds:g} s or "
+                                f"{memory_bytes >> 20} MB; write it in a simpler form"), undecided=True)
     return Decision(True, f"agrees with the reference to 1e-12 at {RANDOM_POINTS} random points "
                           "(exact arithmetic, half of them with saturated gates)")

@@ -24,6 +24,20 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 NOT_SCORED = ("not run: the answer is not yet right at ordinary inputs, and the robustness of a formula is "
               "only scored once it is right (see the checks above)")
 NO_CREDIT = "no credit: this check passed, but the question's other checks at ordinary inputs did not"
+# A report is read by a person: a 250,000-cell notebook once produced 200,000
+# notes and a 15 MB report. Notes and per-test messages are deduplicated and
+# only this many kept, then one line counts the rest.
+MAX_NOTES = 50
+MAX_TEST_MESSAGES = 50
+
+
+def capped(messages, limit: int) -> tuple[str, ...]:
+    """``messages`` without repeats, at most ``limit`` of them, then one line
+    counting those left out (the first ones are kept: they come first in the file)."""
+    unique = tuple(dict.fromkeys(messages))
+    if len(unique) <= limit:
+        return unique
+    return unique[:limit] + (f"… and {len(unique) - limit} more notes like these were left out",)
 
 
 @dataclass(frozen=True)
@@ -95,10 +109,15 @@ class CheckQuestions(Step):
             if executed.box is not None:
                 executed.box.close()
         notes = self._notes(executed)
+        if executed.box is not None and executed.box.stopped_by_budget:
+            # Said once here; each call it stopped only says "was not run".
+            notes = (f"grading stopped early: the submission used up its "
+                     f"{executed.box.limits.total_seconds:g} s grading budget, so the calls after "
+                     "that point were not run",) + notes
         elsewhere = self._another_assignment(executed)
         if elsewhere:
             notes = (elsewhere,) + notes
-        return Checked(executed, results, notes)
+        return Checked(executed, results, capped(notes, MAX_NOTES))
 
     @staticmethod
     def _another_assignment(executed: Executed) -> str:
@@ -168,7 +187,8 @@ class CheckQuestions(Step):
             if not right and not part and verdict.passed and verdict.messages != (NOT_SCORED,):
                 messages = messages + (NO_CREDIT,)
             tests.append(TestResult(f"{q.id} {spec.label}", spec.check, scoring.to_points(got),
-                                    scoring.to_points(share), spec.visibility, messages))
+                                    scoring.to_points(share), spec.visibility,
+                                    capped(messages, MAX_TEST_MESSAGES)))
         # The hint is the assignment's general reminder, not a diagnosis: say so.
         hint = (f"hint (a reminder for this question, not a diagnosis of your answer): {q.hint}",) \
             if q.hint and units < scoring.to_units(q.points) else ()

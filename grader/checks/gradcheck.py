@@ -1,8 +1,6 @@
 """The student's gradient against central finite differences of the reference forward pass."""
 from __future__ import annotations
 
-import numpy as np
-
 from ..assignment import CheckSpec
 from .base import Check, CheckContext, Verdict, run_cases, summarize, tolerance
 

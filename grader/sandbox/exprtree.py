@@ -145,8 +145,23 @@ def check_tree(raw: Any, *, max_nodes: int = MAX_NODES, max_depth: int = MAX_DEP
 def _default_functions() -> dict[str, Callable]:
     import sympy
 
-    return {"exp": sympy.exp, "log": sympy.log, "tanh": sympy.tanh,
-            "sigmoid": lambda z: 1 / (1 + sympy.exp(-z))}
+    def sigmoid(z):
+        # 1/(1 + exp(-z)), built as unevaluated as the rest of the tree.
+        minus = sympy.Mul(sympy.S.NegativeOne, z, evaluate=False)
+        one_plus = sympy.Add(sympy.S.One, sympy.exp(minus, evaluate=False), evaluate=False)
+        return sympy.Pow(one_plus, sympy.S.NegativeOne, evaluate=False)
+
+    return {"exp": sympy.exp, "log": sympy.log, "tanh": sympy.tanh, "sigmoid": sigmoid}
+
+
+def _apply(function: Callable, arg):
+    """``function(arg)``, unevaluated when the function is a SymPy class (its
+    ``eval`` could otherwise do arithmetic on a huge argument in the grader)."""
+    from sympy import FunctionClass
+
+    if isinstance(function, FunctionClass):
+        return function(arg, evaluate=False)
+    return function(arg)
 
 
 def to_sympy(tree: ExprTree | list | tuple, symbols: Mapping[str, Any],
@@ -158,6 +173,12 @@ def to_sympy(tree: ExprTree | list | tuple, symbols: Mapping[str, Any],
     name is an error, so a student cannot smuggle in a symbol the grader does
     not know about. ``functions`` overrides the callables used for exp, log,
     tanh and sigmoid (defaults: SymPy's, and 1/(1+exp(-z)) for sigmoid).
+
+    Every node is built with ``evaluate=False``: SymPy's automatic evaluation
+    would otherwise compute in the grader whatever the tree spells out
+    (``10**(10**999)``, a product of a thousand sums, ...). The result is the
+    student's expression exactly as written; doing arithmetic on it is the
+    business of a time-boxed, memory-limited worker (grader/equivalence.py).
     """
     import sympy
 
@@ -180,14 +201,21 @@ def to_sympy(tree: ExprTree | list | tuple, symbols: Mapping[str, Any],
             args = out[len(out) - n:]
             del out[len(out) - n:]
             if kind == "Add":
-                out.append(sympy.Add(*args))
+                out.append(sympy.Add(*args, evaluate=False))
             elif kind == "Mul":
-                out.append(sympy.Mul(*args))
+                out.append(sympy.Mul(*args, evaluate=False))
             elif kind == "Pow":
-                out.append(sympy.Pow(*args))
+                out.append(sympy.Pow(*args, evaluate=False))
             else:
-                out.append(funcs[kind](args[0]))
-        elif kind in NARY or kind in UNARY or kind == "Pow":
+                out.append(_apply(funcs[kind], args[0]))
+        elif kind in NARY:
+            # a + (b + c) as one Add(a, b, c): what evaluation used to do for
+            # free, and without it a chain 400 deep would exhaust SymPy's own
+            # recursion. Purely structural, and linear: each node is visited once.
+            node = (kind, *_operands(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(node[1:]))
+        elif kind in UNARY or kind == "Pow":
             stack.append((node, True))
             stack.extend((child, False) for child in reversed(node[1:]))
         elif kind == "Symbol":
@@ -206,3 +234,16 @@ def to_sympy(tree: ExprTree | list | tuple, symbols: Mapping[str, Any],
         else:  # "E"
             out.append(sympy.E)
     return out[0]
+
+
+def _operands(node: tuple) -> list:
+    """The operands of an Add (Mul) node with nested Adds (Muls) spliced in, in order."""
+    kind, found = node[0], []
+    stack = list(reversed(node[1:]))
+    while stack:
+        child = stack.pop()
+        if child[0] == kind:
+            stack.extend(reversed(child[1:]))
+        else:
+            found.append(child)
+    return found

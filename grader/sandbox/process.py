@@ -17,10 +17,14 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import isolation, wire
 from .exprtree import MAX_DEPTH, MAX_NODES
 from .mplcache import matplotlib_config_dir
+
+if TYPE_CHECKING:  # runner imports this module; the annotation alone needs Limits
+    from .runner import Limits
 
 CHILD_SCRIPT = Path(__file__).with_name("child.py")
 # Modules child.py loads by path from its own folder; staged next to every copy of it.

@@ -12,6 +12,12 @@ submission is Limits.restarts (fresh children after crashes) and
 Limits.slow_call_seconds (wall time all calls that time out may use, replays
 after kills included): past either, further calls are refused with a message.
 Calls that finish are never charged, and cells are bounded by setup_timeout.
+
+Over all of that, Limits.total_seconds bounds one submission's wall time from
+its first setup: past it, the call in progress is stopped (its child killed)
+and every further call is refused with status "timeout". Only running the
+cells (the setup, or a replay in a fresh child), each bounded by setup_timeout,
+can overrun it.
 """
 from __future__ import annotations
 
@@ -55,6 +61,10 @@ class Limits:
     # is used up; then further calls are refused, so that a function that hangs
     # on every case cannot hold grading for cases x call_timeout.
     slow_call_seconds: float = 120.0
+    # Wall time per Sandbox over its setup and all its calls, from the first
+    # setup: however its time is spent, one submission cannot hold a batch
+    # longer than this (plus at most one replay of the cells, and the grace).
+    total_seconds: float = 300.0
     seed: int = 0                      # random and numpy.random, reset before every call
     run_as: RunAs | None = None        # None: the child runs as the grader's own user
     # Isolation layers to raise (isolation.LAYERS); None: every one the machine offers.
@@ -136,6 +146,8 @@ class Sandbox:
         self._crashes = 0          # calls after which the child had died
         self._slow_seconds = 0.0   # wall time spent in calls that timed out
         self._killed = False       # the last child was killed for time (its replay is charged)
+        self._budget_end: float | None = None   # monotonic end of Limits.total_seconds
+        self.stopped_by_budget = False   # a call was stopped or refused for Limits.total_seconds
         self._next_id = 0
 
     def __enter__(self) -> "Sandbox":
@@ -174,6 +186,8 @@ class Sandbox:
         if not self._finalizer.alive:
             raise SandboxError("the sandbox is closed")
         start = time.monotonic()
+        if self._budget_end is None:
+            self._budget_end = start + self.limits.total_seconds
         deadline = start + self.limits.setup_timeout
         while True:
             self._spawns += 1
@@ -325,8 +339,20 @@ class Sandbox:
             start = self._batch(function, encoded, start, timeouts, results)
         return results  # type: ignore[return-value]
 
+    @property
+    def out_of_budget(self) -> bool:
+        """True once Limits.total_seconds is used up: calls are no longer made."""
+        return self._budget_end is not None and time.monotonic() >= self._budget_end
+
+    def _budget_message(self, stopped: bool = False) -> str:
+        self.stopped_by_budget = True
+        what = "was stopped" if stopped else "was not run"
+        return f"{what}: the submission used up its {self.limits.total_seconds:g} s grading budget"
+
     def _refusal(self) -> CallResult | None:
         """Why no more calls may be made, or None."""
+        if self.out_of_budget:
+            return CallResult("timeout", None, self._budget_message(), "")
         if self._holder[0] is None and self._crashes > self.limits.restarts:
             return CallResult("crash", None, "was not run: your code crashed too many times", "")
         if self._slow_seconds >= self.limits.slow_call_seconds:
@@ -352,7 +378,7 @@ class Sandbox:
             return start + 1
         for index in range(start, len(encoded)):
             try:
-                reply = child.recv(time.monotonic() + timeouts[index] + grace)
+                reply = child.recv(min(time.monotonic() + timeouts[index], self._budget_end) + grace)
                 if reply.get("id") != rid or reply.get("index") != index - start:
                     raise child._garbage(f"reply {reply.get('id')!r}/{reply.get('index')!r} "
                                          f"to request {rid}/{index - start}")
@@ -371,6 +397,9 @@ class Sandbox:
                     # The child would go on with the rest of the batch on its own.
                     _shutdown(self._holder)
                     return index + 1
+            if now >= self._budget_end and index + 1 < len(encoded):
+                _shutdown(self._holder)  # the rest of the batch is refused, not run
+                return index + 1
             began = now
         return len(encoded)
 
@@ -379,6 +408,9 @@ class Sandbox:
         if gone.status == "timeout":
             self._slow_seconds += time.monotonic() - began
             self._killed = True
+            if self.out_of_budget and time.monotonic() - began < timeout + self.limits.grace:
+                # Stopped by the submission's budget, not by its own time limit.
+                return CallResult("timeout", None, self._budget_message(stopped=True), "")
             message = gone.message or _timeout_message(timeout, "") + "; it was stopped"
             return CallResult("timeout", None, message, "")
         self._crashes += 1

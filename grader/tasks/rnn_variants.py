@@ -69,7 +69,7 @@ class CarriedFactor:
         if path not in PATHS:
             raise ValueError(f"path must be one of {PATHS}, not {path!r}")
         self.cell, self.state, self.path = cell, state, path
-        self.graph = g = _step_graph(cell)
+        self.graph = _step_graph(cell)
         self.expr = carried_factor(cell, state, path)
         other = carried_factor(cell, state, "direct" if path == "full" else "full")
         self.inputs = tuple(inputs) or self.default_inputs()

@@ -1,7 +1,6 @@
 """Every pack's example submissions get exactly the score and messages its examples/expected.toml documents."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import grade_many, load_assignment
-from grader.assignment import ASSIGNMENTS_DIR
+from grader import grade_many, load_assignment  # noqa: F401 - grade_many is used by exec(REPORTS)
+from grader.assignment import ASSIGNMENTS_DIR  # noqa: F401 - used by exec(REPORTS)
 from grader.authoring.build import pack_dirs, student_notebook_text, student_path
 
 try:

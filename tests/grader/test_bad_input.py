@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 from grader import grade, load_submission
 from grader.sandbox import Limits

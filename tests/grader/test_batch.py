@@ -255,3 +255,16 @@ def test_collect_keeps_its_old_contract(tmp_path):
         "submission_1001/lstm_scalar.ipynb", "submission_1002/lstm_scalar.ipynb",
         "submission_1004/my_homework.ipynb"]
     assert batch.collect([tmp_path / "missing.py"]) == [Path(tmp_path / "missing.py")]
+
+
+def test_the_progress_bar_shows_the_time_left_from_the_pace_so_far(pack):
+    import io
+
+    ticks = iter([100.0, 110.0, 130.0])          # start, then after 1 and after 3 of 3 files
+    stream = io.StringIO()
+    show = batch.progress_bar(stream, clock=lambda: next(ticks))
+    show(1, 3, batch.not_graded(pack, "a/alice.ipynb", "x"))
+    show(3, 3, batch.not_graded(pack, "b/bob.ipynb", "x"))
+    lines = stream.getvalue().split("\r")[1:]
+    assert lines[0] == "[" + "#" * 10 + "." * 20 + "] 1/3 ETA 0:20 " + "a/alice.ipynb".ljust(30)
+    assert lines[1] == "[" + "#" * 30 + "] 3/3 done in 0:30 " + "b/bob.ipynb".ljust(30) + "\n"

@@ -2,7 +2,7 @@
 import sympy as sp
 
 from grader import load_assignment
-from grader.equivalence import decide
+from grader.equivalence import Decision, decide
 from grader.problems import problem_for
 from grader.timebox import timeboxed_predicate
 
@@ -57,3 +57,52 @@ def test_the_timebox_answers_and_gives_up():
             pass
 
     assert timeboxed_predicate(forever, 0.3) is None
+
+
+def _huge_power(p):
+    """(o_t + C_t + grad_h_t + f_next + grad_C_next + 1)**40 as the student's tree:
+    1.2 million terms once expanded, a few microseconds to evaluate at a point."""
+    from grader.problems import SYMPY_FUNCTIONS
+    from grader.sandbox import to_sympy
+
+    names = sorted(p.student_symbols())
+    tree = ["Pow", ["Add", *[["Symbol", n] for n in names], ["Integer", 1]], ["Integer", 40]]
+    return to_sympy(tree, p.student_symbols(), SYMPY_FUNCTIONS)
+
+
+def test_an_enormous_expansion_is_given_up_in_a_fork_and_the_probe_decides():
+    import resource
+    import time
+
+    p = _problem("q8")
+    answer = _huge_power(p)
+    assert answer.func is sp.Pow  # rebuilt unevaluated
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.monotonic()
+    decision = decide(p, answer, expand_seconds=2.0)
+    elapsed = time.monotonic() - start
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert (decision.equal, decision.method, decision.undecided) == (
+        False, "differs from the reference at a random point", False)
+    assert len(decision.witness) == 5
+    assert elapsed < 2.0 + 10.0
+    assert grown_mb < 200
+
+
+def test_an_expression_no_stage_can_afford_is_undecided_not_guessed():
+    p = _problem("q8")
+    decision = decide(p, _huge_power(p), memory_bytes=1 << 20)
+    assert decision == Decision(
+        False, "could not be compared with the reference: evaluating it at 50 points needed more "
+               "than 30 s or 1 MB; write it in a simpler form", (), undecided=True)
+
+
+def test_the_timebox_returns_plain_data_and_gives_up_on_memory_and_size():
+    from grader.timebox import RESULT_BYTES, timeboxed
+
+    assert timeboxed(lambda: [1, 2.5, "x", None, {"k": True}], 5.0) == [1, 2.5, "x", None, {"k": True}]
+    assert timeboxed(lambda: None, 5.0) is None
+    assert timeboxed(lambda: len(bytearray(8 << 30)), 10.0, memory_bytes=256 << 20) is None
+    assert timeboxed(lambda: len(bytearray(1 << 20)), 10.0, memory_bytes=256 << 20) == 1 << 20
+    assert timeboxed(lambda: "x" * RESULT_BYTES, 10.0) is None
+    assert timeboxed_predicate(lambda: len(bytearray(8 << 30)) > 0, 10.0, 256 << 20) is None

@@ -9,12 +9,15 @@ SRC="$ROOT/source"
 VENV="$ROOT/venv"
 SANDBOX_USER="@SANDBOX_USER@"
 
-# The image has python3 (3.10) but not always venv/ensurepip or pip.
-if ! python3 -m venv "$VENV" >/dev/null 2>&1; then
+# The image has python3 (3.10) but not always venv/ensurepip or pip. The system's
+# interpreter comes first: the sandbox user must be able to run the venv's python,
+# and one under a private home (pyenv in /root, mode 700) it cannot.
+BASE_PYTHON="${AUTOGRADER_BASE_PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}"
+if ! "$BASE_PYTHON" -m venv "$VENV" >/dev/null 2>&1; then
     rm -rf "$VENV"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv python3-pip
-    python3 -m venv "$VENV"
+    "$BASE_PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-cache-dir \
     --prefer-binary -r "$SRC/requirements.txt"

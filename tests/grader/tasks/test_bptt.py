@@ -19,9 +19,10 @@ import pytest
 
 from grader import load_assignment
 from grader.grade import grade
-from grader.problems import seed_for
 from grader.tasks import TASKS
 from grader.tasks.base import TaskCase
+
+from .plan import assignment_plan
 from grader.tasks.bptt import LSTMCellBound, OneStepCellJacobian, RNNGradientKStepsBack, RNNNormBound
 from reference.numeric.lstm import LSTMParams, cell_jacobian, lstm_forward
 from reference.numeric.rnn import (
@@ -42,36 +43,6 @@ TASK_REGIMES = [(name, r) for name in NAMES for r in TASKS[name].regimes]
 
 
 # -- the cases the pack uses, and more ---------------------------------------------------------
-
-def assignment_plan(pack: Path) -> list[tuple[str, str, str, int, int]]:
-    """(check, task, regime, seed, count) of every case the pack's checks draw,
-    graded and public, with the seeds and counts of grader/checks/*.py."""
-    a = load_assignment(pack)
-    plan = []
-    for q in a.questions:
-        if q.kind != "task":
-            continue
-
-        def seed(*parts, q=q):
-            return seed_for(a.name, a.seed, q.id, *parts)
-
-        for spec in q.checks:
-            points = int(spec.option("points", 0))
-            if spec.check == "numeric":
-                regimes = spec.option("regimes", ("ordinary", "saturated"))
-                for r in regimes:
-                    plan.append(("numeric", q.task, r, seed("numeric", r), max(1, points // len(regimes))))
-                    if not spec.hidden:
-                        plan.append(("numeric", q.task, r, seed("public", "numeric", r),
-                                     max(1, points // len(regimes))))
-            elif spec.check == "stability":
-                for r in spec.option("regimes", ("stability", "extreme")):
-                    if r in TASKS[q.task].regimes:
-                        plan.append(("stability", q.task, r, seed("stability", r), points))
-            elif spec.check == "gradcheck":
-                plan.append(("gradcheck", q.task, "ordinary", seed("gradcheck"), points))
-    return plan
-
 
 PLAN = [p[1:] for p in assignment_plan(PACK)]
 GRADCHECK = [p[1:] for p in assignment_plan(PACK) if p[0] == "gradcheck"]

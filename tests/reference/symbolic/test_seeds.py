@@ -5,7 +5,6 @@ wrong at t < T, where they drop every path through step t+1. Seed 001 writes
 ∂C_t/∂C_{t-1} with four terms. Seed 002 writes the vanilla-RNN gradient k
 steps back as a product of Wᵀ diag(1 - h²).
 """
-import numpy as np
 import sympy as sp
 
 from reference.symbolic import evaluate as ev

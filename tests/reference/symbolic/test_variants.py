@@ -5,7 +5,6 @@ from pathlib import Path
 
 import autograd.numpy as anp
 import mpmath
-import numpy as np
 import pytest
 from autograd import grad
 
