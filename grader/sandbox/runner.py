@@ -13,11 +13,12 @@ Limits.slow_call_seconds (wall time all calls that time out may use, replays
 after kills included): past either, further calls are refused with a message.
 Calls that finish are never charged, and cells are bounded by setup_timeout.
 
-Over all of that, Limits.total_seconds bounds one submission's wall time from
-its first setup: past it, the call in progress is stopped (its child killed)
-and every further call is refused with status "timeout". Only running the
-cells (the setup, or a replay in a fresh child), each bounded by setup_timeout,
-can overrun it.
+Over all of that, Limits.total_seconds bounds the wall time one submission
+spends in its child: its setup and its calls (replays included), not the
+grader's own work between calls. Past it, the call in progress is stopped (its
+child killed) and every further call is refused with status "timeout". Only
+running the cells (the setup, or a replay in a fresh child), each bounded by
+setup_timeout, can overrun it.
 """
 from __future__ import annotations
 
@@ -61,9 +62,11 @@ class Limits:
     # is used up; then further calls are refused, so that a function that hangs
     # on every case cannot hold grading for cases x call_timeout.
     slow_call_seconds: float = 120.0
-    # Wall time per Sandbox over its setup and all its calls, from the first
-    # setup: however its time is spent, one submission cannot hold a batch
-    # longer than this (plus at most one replay of the cells, and the grace).
+    # Wall time per Sandbox spent in its setup and its calls (replays of the
+    # cells included; the grader's own work between calls is not charged, so a
+    # slow grader costs no student points): however its time is spent, one
+    # submission cannot hold a batch longer than this (plus at most one run of
+    # the cells, and the grace).
     total_seconds: float = 300.0
     seed: int = 0                      # random and numpy.random, reset before every call
     run_as: RunAs | None = None        # None: the child runs as the grader's own user
@@ -146,7 +149,8 @@ class Sandbox:
         self._crashes = 0          # calls after which the child had died
         self._slow_seconds = 0.0   # wall time spent in calls that timed out
         self._killed = False       # the last child was killed for time (its replay is charged)
-        self._budget_end: float | None = None   # monotonic end of Limits.total_seconds
+        self._spent = 0.0          # wall time charged to Limits.total_seconds so far
+        self._budget_end: float | None = None   # while calls are made: when the budget ends
         self.stopped_by_budget = False   # a call was stopped or refused for Limits.total_seconds
         self._next_id = 0
 
@@ -164,7 +168,11 @@ class Sandbox:
     def setup(self) -> Setup:
         """Start the child and run the preamble and cells (once; cached)."""
         if self._setup is None:
-            self._boot()
+            began = time.monotonic()
+            try:
+                self._boot()
+            finally:
+                self._spent += time.monotonic() - began
         return self._setup
 
     def _rid(self) -> int:
@@ -186,8 +194,6 @@ class Sandbox:
         if not self._finalizer.alive:
             raise SandboxError("the sandbox is closed")
         start = time.monotonic()
-        if self._budget_end is None:
-            self._budget_end = start + self.limits.total_seconds
         deadline = start + self.limits.setup_timeout
         while True:
             self._spawns += 1
@@ -324,11 +330,21 @@ class Sandbox:
         encoded = [[wire.encode(list(args)), wire.encode(dict(kwargs))] for args, kwargs in calls]
         self.setup()
         results: list[CallResult | None] = [None] * len(calls)
+        began = time.monotonic()
+        self._budget_end = began + max(0.0, self.limits.total_seconds - self._spent)
+        try:
+            self._call_all(function, encoded, timeouts, results)
+        finally:
+            self._spent += time.monotonic() - began
+            self._budget_end = None
+        return results  # type: ignore[return-value]
+
+    def _call_all(self, function: str, encoded: list, timeouts: list[float], results: list) -> None:
         start = 0
-        while start < len(calls):
+        while start < len(encoded):
             refused = self._refusal()
             if refused is not None:
-                results[start:] = [refused] * (len(calls) - start)
+                results[start:] = [refused] * (len(encoded) - start)
                 break
             if self._holder[0] is None:
                 began = time.monotonic()
@@ -337,12 +353,13 @@ class Sandbox:
                     self._slow_seconds += time.monotonic() - began
                     self._killed = False
             start = self._batch(function, encoded, start, timeouts, results)
-        return results  # type: ignore[return-value]
 
     @property
     def out_of_budget(self) -> bool:
         """True once Limits.total_seconds is used up: calls are no longer made."""
-        return self._budget_end is not None and time.monotonic() >= self._budget_end
+        if self._budget_end is not None:  # calls under way: their time is not yet in _spent
+            return time.monotonic() >= self._budget_end
+        return self._spent >= self.limits.total_seconds
 
     def _budget_message(self, stopped: bool = False) -> str:
         self.stopped_by_budget = True

@@ -55,14 +55,14 @@ def test_an_nbformat_3_notebook_is_upgraded_and_graded(scalar, tmp_path):
 def test_a_missing_function_costs_its_question_only(scalar, overlay):
     report = grade(scalar, overlay(drop=("grad_W_hi",)))
     assert report.score == 33 - 6
-    assert _by_id(report)["q13"].messages == ("grad_W_hi is not defined in your notebook",)
+    assert _by_id(report)["q13"].messages == ("grad_W_hi is not defined in your file",)
 
 
 def test_a_misspelled_function_name_suggests_the_closest_defined_name(scalar, overlay):
     report = grade(scalar, overlay(fixture_text("misspelled_name.py"), drop=("grad_h_T",)))
     assert report.score == 31
     assert _by_id(report)["q1"].messages == (
-        "grad_h_T is not defined in your notebook; did you mean grad_hT? (rename it to grad_h_T)",)
+        "grad_h_T is not defined in your file; did you mean grad_hT? (rename it to grad_h_T)",)
 
 
 def test_a_wrong_number_of_parameters_is_named_with_the_expected_ones(scalar, overlay):

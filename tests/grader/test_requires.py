@@ -32,6 +32,6 @@ def test_a_missing_backward_is_named_and_costs_only_the_questions_that_need_it(t
     packed, path, _ = _course_style(tmp_path, drop=("lstm_step_backward",))
     report = grade(packed, path)
     q = {r.name: r for r in report.questions}
-    assert q["q2"].score == 0 and q["q2"].messages == ("lstm_step_backward is not defined in your notebook",)
+    assert q["q2"].score == 0 and q["q2"].messages == ("lstm_step_backward is not defined in your file",)
     assert q["q4"].score == 0 and "NameError: name 'lstm_step_backward' is not defined" in q["q4"].tests[0].messages[0]
     assert (q["q1"].score, q["q3"].score) == (q["q1"].max_score, q["q3"].max_score)

@@ -73,3 +73,11 @@ def test_the_report_says_once_that_the_budget_ran_out(overlay, scalar):
     assert report.messages.count(note) == 1
     text = "\n".join(m for q in report.questions for t in q.tests for m in t.messages)
     assert "was not run: the submission used up its 3 s grading budget" in text
+
+
+def test_the_graders_own_time_between_calls_is_not_charged(make_sandbox):
+    box = make_sandbox(SLEEPY, limits=replace(FAST, total_seconds=1.0))
+    assert box.call("quick", [1]).value == 2
+    time.sleep(1.2)  # the grader computing expected values, say
+    assert box.call("quick", [2]).value == 4
+    assert not box.out_of_budget and not box.stopped_by_budget
