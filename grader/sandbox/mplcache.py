@@ -21,7 +21,10 @@ BUILD = "import matplotlib; matplotlib.use('Agg'); import matplotlib.font_manage
 def matplotlib_config_dir() -> str | None:
     """A directory to use as MPLCONFIGDIR in children, or None when matplotlib is
     not installed (student plotting cells then fail on import, as in plain Python)."""
-    base = Path(os.environ.get("LSTM_GRADER_CACHE", Path(tempfile.gettempdir()) / "lstm-grader-cache"))
+    setting = os.environ.get("LSTM_GRADER_CACHE", "")
+    # "off" turns off the case cache (grader/cache.py); children still need a font cache
+    base = Path(setting) if setting and setting.lower() not in ("off", "0", "none") \
+        else Path(tempfile.gettempdir()) / "lstm-grader-cache"
     target = base / f"matplotlib-py{sys.version_info[0]}{sys.version_info[1]}"
     if any(target.glob("fontlist-*.json")):
         return str(target)
