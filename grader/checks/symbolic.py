@@ -12,6 +12,24 @@ from ..sandbox import ExprTree, ExprTreeError, Symbol, to_sympy
 from .base import Check, CheckContext, Verdict, run_cases, summarize, tolerance
 
 FALLBACK_POINTS = 30
+# Many students write the very same formula: a decision is kept per expression tree
+# (the plain data the child sent), so the second one costs a dictionary look-up.
+_DECISIONS: dict = {}
+MAX_DECISIONS = 4096
+
+
+def _decided(ctx: CheckContext, value, decide_now):
+    """``decide_now()``, or the decision already taken for the same tree of the same question."""
+    if not isinstance(value, ExprTree):
+        return decide_now()
+    key = (ctx.assignment.name, ctx.assignment.root, ctx.question, value.tree)
+    decision = _DECISIONS.get(key)
+    if decision is None:
+        decision = decide_now()
+        if len(_DECISIONS) >= MAX_DECISIONS:
+            _DECISIONS.pop(next(iter(_DECISIONS)))   # the oldest: insertion order
+        _DECISIONS[key] = decision
+    return decision
 
 
 class SymbolicCheck(Check):
@@ -26,7 +44,7 @@ class SymbolicCheck(Check):
             if expr is None:
                 return Verdict(0.0, ("returned something that is neither a number nor an expression "
                                      "in the function's parameters",))
-            decision = decide(problem, expr)
+            decision = _decided(ctx, result.value, lambda: decide(problem, expr))
             if decision.equal:
                 return Verdict(1.0, (f"symbolically equivalent to the reference: {decision.method}",))
             messages = ["not equivalent to the reference: it " + decision.method]
