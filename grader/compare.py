@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .sandbox import ExprTree, ExprTreeError, to_sympy
+from .timebox import timeboxed
 
 EPS = float(np.finfo(np.float64).eps)
 # Past the strict bound but within this relative error, a formula is right and
@@ -84,12 +85,22 @@ def as_number(value: Any) -> float | None:
     if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iuf":
         return float(value.reshape(-1)[0])
     if isinstance(value, ExprTree) and not value.symbols:
-        try:
-            expr = to_sympy(value, {})
-        except ExprTreeError:
-            return None
-        return float(expr) if expr.is_real and expr.is_finite else None
+        # Evaluating a constant the student built (10**10**999) is unbounded work: it is
+        # done in a killable, memory-limited fork, never in the grader's own process.
+        number = timeboxed(lambda: _constant(value), CONSTANT_SECONDS)
+        return number if isinstance(number, float) else None
     return None
+
+
+CONSTANT_SECONDS = 2.0
+
+
+def _constant(value: ExprTree) -> float | None:
+    try:
+        expr = to_sympy(value, {})
+    except ExprTreeError:
+        return None
+    return float(expr) if expr.is_real and expr.is_finite else None
 
 
 def compare_scalar(got: Any, expected: float, magnitude: float, tol: Tolerance,

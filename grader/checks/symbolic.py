@@ -47,13 +47,21 @@ class SymbolicCheck(Check):
             decision = _decided(ctx, result.value, lambda: decide(problem, expr))
             if decision.equal:
                 return Verdict(1.0, (f"symbolically equivalent to the reference: {decision.method}",))
+            if decision.undecided:
+                # too big to compare in time: graded at numeric points, as a function
+                # that does not accept symbols is, rather than guessed
+                return self._numeric_fallback(ctx, spec, "could not be checked symbolically: its expression is "
+                                              "too large to compare with the reference in time",
+                                              "Writing it in a simpler form lets it be checked symbolically.")
             messages = ["not equivalent to the reference: it " + decision.method]
-            messages += self._diagnosis(problem, expr, decision.witness)
+            messages += self._diagnosis(ctx, decision.witness)
             return Verdict(0.0, tuple(messages))
         if result.status in ("error", "bad-return"):
             # Many correct functions do not accept symbols (np.tanh, math.exp, an `if`
             # on a value): they are graded at more numeric points, never penalised.
-            return self._numeric_fallback(ctx, spec, result.message)
+            return self._numeric_fallback(ctx, spec, f"could not be checked symbolically (with symbols it "
+                                              f"{result.message})", "Write it with the notebook's sigmoid and "
+                                              "tanh helpers to have it checked symbolically.")
         return Verdict(0.0, (f"could not be checked: when called with symbols it {result.message}",))
 
     @staticmethod
@@ -67,23 +75,18 @@ class SymbolicCheck(Check):
         return None if number is None else sp.Float(number)
 
     @staticmethod
-    def _diagnosis(problem: ExpressionProblem, expr: sp.Expr, witness: tuple) -> list[str]:
+    def _diagnosis(ctx: CheckContext, witness: tuple) -> list[str]:
+        """Trace the wrong path at the witness point, calling the student's own
+        function in the sandbox: the grader never evaluates a student's expression."""
         if not witness:
             return []
-        from reference.symbolic import evaluate as ev
 
         def student(arg_lists):
-            out = []
-            for args in arg_lists:
-                try:
-                    out.append(float(ev.evaluate(expr, dict(zip(problem.args_order, args)))))
-                except (ArithmeticError, ValueError, TypeError, FloatingPointError):
-                    out.append(None)
-            return out
+            return [as_number(r.value) if r.status == "ok" else None for r in ctx.call_many(arg_lists)]
 
-        return diagnose(problem, student, witness, "at random inputs")
+        return diagnose(ctx.problem, student, witness, "at random inputs")
 
-    def _numeric_fallback(self, ctx: CheckContext, spec: CheckSpec, why: str) -> Verdict:
+    def _numeric_fallback(self, ctx: CheckContext, spec: CheckSpec, why: str, advice: str) -> Verdict:
         """Not every correct function accepts symbols (np.tanh does not): grade it at
         more numeric points instead of penalising it, and say so."""
         cases: list[Case] = []
@@ -91,7 +94,5 @@ class SymbolicCheck(Check):
             cases += ctx.problem.cases(regime, FALLBACK_POINTS // 2, ctx.seed(self.name, "fallback", regime))
         verdict = summarize(run_cases(ctx, cases, tolerance(spec)), spec.hidden, ctx.question.param_names,
                             ctx.problem.phrases)
-        note = (f"could not be checked symbolically (with symbols it {why}); it was checked at "
-                f"{len(cases)} more numeric points instead. Write it with the notebook's sigmoid and "
-                "tanh helpers to have it checked symbolically.")
+        note = f"{why}; it was checked at {len(cases)} more numeric points instead. {advice}"
         return Verdict(verdict.fraction, (note,) + verdict.messages)

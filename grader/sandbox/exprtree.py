@@ -147,9 +147,9 @@ def _default_functions() -> dict[str, Callable]:
 
     def sigmoid(z):
         # 1/(1 + exp(-z)), built as unevaluated as the rest of the tree.
-        minus = sympy.Mul(sympy.S.NegativeOne, z, evaluate=False)
-        one_plus = sympy.Add(sympy.S.One, sympy.exp(minus, evaluate=False), evaluate=False)
-        return sympy.Pow(one_plus, sympy.S.NegativeOne, evaluate=False)
+        minus = sympy.Mul(sympy.Integer(-1), z, evaluate=False)
+        one_plus = sympy.Add(sympy.Integer(1), sympy.exp(minus, evaluate=False), evaluate=False)
+        return sympy.Pow(one_plus, sympy.Integer(-1), evaluate=False)
 
     return {"exp": sympy.exp, "log": sympy.log, "tanh": sympy.tanh, "sigmoid": sigmoid}
 
