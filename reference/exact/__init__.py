@@ -9,7 +9,6 @@ rounding they cannot certify (then ``exactly`` recomputes at a finer precision).
 
 - ``fixed``: the arithmetic: Fixed (σ and tanh with their derivatives, exact
   dot products), certified rounding, ``exactly``;
-- ``primitives``: the same primitives on mpmath numbers, for engines in mpf;
 - ``lstm``: the homework LSTM (column vectors): forward, backward (BPTT, with
   a path dropped on request), the loss;
 - ``scales``: the rounding-error scale of a correct float64 value-form BPTT;
