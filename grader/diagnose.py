@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-import mpmath
 import numpy as np
-
-from reference.symbolic import evaluate as ev
 
 from .problems import ExpressionProblem, pretty
 
@@ -25,12 +22,6 @@ AGREE = 1e-6
 
 def _close(a: float, b: float, scale: float, rel: float = 1e-9) -> bool:
     return abs(a - b) <= rel * max(abs(a), abs(b), scale, 1e-300)
-
-
-def _exact(problem: ExpressionProblem, args: tuple) -> float:
-    env = {s: mpmath.mpf(v) for s, v in zip(problem.args_order, args)}
-    env["dps"] = ev.required_dps(args)
-    return float(ev.evaluate(problem.reference, env, exact=True))
 
 
 def diagnose(problem: ExpressionProblem, student: Evaluate, base: tuple, where: str) -> list[str]:
@@ -51,7 +42,7 @@ def diagnose(problem: ExpressionProblem, student: Evaluate, base: tuple, where: 
     got = student(probes)
     if any(g is None or not np.isfinite(g) for g in got):
         return []
-    want = [_exact(problem, p) for p in probes]
+    want = [problem.reference_at(p) for p in probes]
     scale = max(abs(w) for w in want)
     messages = []
     if not _close(got[0], 0.0, scale):

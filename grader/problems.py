@@ -184,14 +184,23 @@ class ExpressionProblem:
             env.setdefault(s, float(rng.normal(0.0, 1.0)))
         return env
 
+    def exact_env(self, args: tuple) -> dict:
+        """The student's float inputs as exact numbers, with the precision that keeps
+        every digit of a float64 result however saturated the gates."""
+        env = {s: mpmath.mpf(v) for s, v in zip(self.args_order, args)}
+        env["dps"] = ev.required_dps(args)
+        return env
+
+    def reference_at(self, args: tuple) -> float:
+        """The reference evaluated exactly at ``args``, rounded once."""
+        return float(ev.evaluate(self.reference, self.exact_env(args), exact=True))
+
     def expected_at(self, args: tuple) -> tuple[float, float]:
         """The reference evaluated exactly at the student's inputs, and the
         magnitude of its terms (for the absolute part of the tolerance)."""
-        env = dict(zip(self.args_order, args))
-        exact_env = {s: mpmath.mpf(v) for s, v in env.items()}
-        exact_env["dps"] = ev.required_dps(args)
-        value = float(ev.evaluate(self.reference, exact_env, exact=True))
-        return value, float(ev.evaluate(self.magnitude, exact_env, exact=True))
+        env = self.exact_env(args)
+        return (float(ev.evaluate(self.reference, env, exact=True)),
+                float(ev.evaluate(self.magnitude, env, exact=True)))
 
     @lru_cache(maxsize=None)
     def cases(self, regime: str, count: int, seed: int) -> tuple[Case, ...]:
@@ -230,8 +239,7 @@ class ExpressionProblem:
     def dropped_at(self, args: tuple) -> tuple[tuple[str, float], ...]:
         """The reference with one upstream gradient's path removed, exactly at ``args``:
         answers a correct one must never be confused with."""
-        env = {s: mpmath.mpf(v) for s, v in zip(self.args_order, args)}
-        env["dps"] = ev.required_dps(args)
+        env = self.exact_env(args)
         out = []
         for sym in self.grad_inputs:
             if self.reference.has(sym):
