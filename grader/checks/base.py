@@ -9,8 +9,9 @@ import numpy as np
 from ..assignment import Assignment, CheckSpec, Question
 from ..compare import PRECISION, Mismatch, Tolerance, compare
 from ..problems import Case, ExpressionProblem, seed_for
-from ..regimes import DECIDING, phrase
+from ..regimes import DECIDING, deciding, phrase
 from ..sandbox import CallResult, Sandbox
+from ..tasks.base import filled
 
 # A case's time limit grows with its work (cell steps), so that a correct but slow
 # implementation of a T = 1,000 sequence is not cut off at the limit of a T = 5 one.
@@ -77,7 +78,7 @@ class Check:
     def decides(cls, spec: CheckSpec) -> bool:
         """Whether this check decides right or wrong (it sees ordinary inputs), as
         opposed to scoring the robustness of a formula already right."""
-        return DECIDING in cls.regimes(spec)
+        return deciding(cls.regimes(spec))
 
 
 def tolerance(spec: CheckSpec, default_rtol: float = 1e-9) -> Tolerance:
@@ -92,7 +93,7 @@ def lenient_at(case: Case, tol: Tolerance) -> bool:
     known = _LENIENT.get(id(case))
     if known is not None and known[0] is case and known[1] == tol:
         return known[2]
-    wrongs = [value for _, value in case.dropped] + [_zeros(case.expected)]
+    wrongs = [value for _, value in case.dropped] + [filled(case.expected, 0.0)]
     wrongs += [a for a in case.args if _same_structure(a, case.expected)]
     answer = all(compare(w, case.expected, case.magnitude, tol) is not None for w in wrongs)
     _LENIENT[id(case)] = (case, tol, answer)   # cases live for the process: computed once, not per submission
@@ -100,12 +101,6 @@ def lenient_at(case: Case, tol: Tolerance) -> bool:
 
 
 _LENIENT: dict[int, tuple] = {}
-
-
-def _zeros(value):
-    if isinstance(value, tuple):
-        return tuple(_zeros(v) for v in value)
-    return np.zeros_like(value) if isinstance(value, np.ndarray) else 0.0
 
 
 def _same_structure(a, e) -> bool:

@@ -65,12 +65,17 @@ def distinct(expected, magnitude, candidates, tol: Tolerance = Tolerance()) -> t
     return tuple((name, value) for name, value in candidates if apart(value, expected, magnitude))
 
 
+def filled(structure, value: float):
+    """``structure`` (a number, an array or a tuple of those) with every entry ``value``."""
+    if isinstance(structure, tuple):
+        return tuple(filled(x, value) for x in structure)
+    return np.full(np.shape(structure), value)
+
+
 def trivial_answers(args, expected):
     """Answers that are no work at all: zeros and ones of the expected structure,
     and any argument shaped like the answer returned unchanged."""
-    def like(e, v):
-        return tuple(like(x, v) for x in e) if isinstance(e, tuple) else np.full(np.shape(e), v)
-    out = [("zeros", like(expected, 0.0)), ("ones", like(expected, 1.0))]
+    out = [("zeros", filled(expected, 0.0)), ("ones", filled(expected, 1.0))]
     for k, a in enumerate(args):
         if not isinstance(expected, tuple) and np.shape(a) == np.shape(expected):
             out.append((f"argument {k} unchanged", a))

@@ -23,10 +23,8 @@ import numpy as np
 
 from reference.exact import packed as exact
 
-from ..regimes import EXTREME_SHIFT, FORGET_BIAS, INPUT_BIAS, NOTES, SATURATED_SHIFT, STABILITY_T
+from ..regimes import FORGET_BIAS, INPUT_BIAS, NOTES, SHIFTS, STABILITY_T
 from .base import TaskCase, distinct, draw_testable
-
-SHIFTS = {"saturated": SATURATED_SHIFT, "extreme": EXTREME_SHIFT}
 
 
 def draw_problem(rng, regime: str, sequence: bool):
