@@ -6,7 +6,9 @@
 
 The command line (`lstm-grader`) is grader.cli; the reference gradients live in
 the separate `reference` package. Names are imported on first use (PEP 562), so
-that `import grader` and `lstm-grader --help` do not pay for SymPy.
+that `import grader` and `lstm-grader --help` do not pay for SymPy. (The pipeline
+lives in `grading`, not in a module named `grade`: importing a submodule sets the
+package attribute of its name, which would hide the function `grade`.)
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ _EXPORTS = {
     "Assignment": "assignment", "AssignmentError": "assignment", "Question": "assignment",
     "load_assignment": "assignment",
     "collect": "batch", "grade_many": "batch", "write_gradebook": "batch",
-    "grade": "grade",
+    "grade": "grading",
     "load_submission": "notebook",
     "QuestionResult": "report", "Report": "report", "TestResult": "report", "render_text": "report",
     "Submission": "source", "SubmissionError": "source",

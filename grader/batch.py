@@ -189,7 +189,7 @@ def _export_entry(root: Path, folder: Path, notebook: str) -> Entry:
 
 def _grade_one(args: tuple) -> Report:
     """(assignment folder, submission path[, limits]): plain strings unless limits are set."""
-    from .grade import grade   # here, not at the top: `lstm-grader --help` must not pay for SymPy
+    from .grading import grade   # here, not at the top: `lstm-grader --help` must not pay for SymPy
 
     assignment_path, submission, *limits = args
     return grade(load_assignment(assignment_path), submission, *limits)
@@ -244,7 +244,7 @@ def grade_many(assignment: Assignment, paths: Sequence[Path], jobs: int = 1,
 
 def _guarded(assignment: Assignment, path, limits=None) -> Report:
     try:
-        from .grade import grade
+        from .grading import grade
 
         return grade(assignment, path, *((limits,) if limits is not None else ()))
     except KeyboardInterrupt:

@@ -151,7 +151,7 @@ def _isolation(unsafe: bool):
 # -- check ---------------------------------------------------------------------------
 
 def _check(args) -> int:
-    from .grade import grade
+    from .grading import grade
 
     assignment = _assignment(args.assignment)
     by_name = {q.id: q for q in assignment.questions} | {q.function: q for q in assignment.questions if q.function}

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from ..assignment import load_assignment
-from ..grade import grade
+from ..grading import grade
 from ..sandbox import Limits
 from ..sandbox.process import RunAs
 

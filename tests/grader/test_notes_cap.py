@@ -4,7 +4,7 @@ from __future__ import annotations
 import nbformat
 
 from grader import steps
-from grader.grade import grade
+from grader.grading import grade
 
 MISSING = "ModuleNotFoundError: No module named 'nosuchmodule'"
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 import pytest
 
 from grader.pipeline import Pipeline, PipelineError, Step
-from grader.grade import PIPELINE
+from grader.grading import PIPELINE
 from grader.steps import Job
 from grader.report import Report
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from grader.assignment import AssignmentError, load_assignment
-from grader.grade import grade
+from grader.grading import grade
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cells"
 HEAD = 'cell = "gru.cell"\n[[questions]]\nid = "q1"\nfunction = "f"\npoints = 1\n'

@@ -58,7 +58,7 @@ def test_within_the_budget_nothing_changes(make_sandbox):
 
 
 def test_the_report_says_once_that_the_budget_ran_out(overlay, scalar):
-    from grader.grade import grade
+    from grader.grading import grade
 
     functions = sorted({f for q in scalar.auto_questions for f in q.student_functions})
     sleepy = "import time\n" + "".join(

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from grader import load_assignment
-from grader.grade import grade
+from grader.grading import grade
 from grader.tasks import TASKS
 from grader.tasks.base import TaskCase
 
