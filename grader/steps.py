@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import scoring
-from .assignment import Assignment, Question
+from .assignment import Assignment, Question, known_assignments, load_assignment
 from .checks import CHECKS, CheckContext, Verdict
 from .notebook import load_submission
 from .pipeline import Step
@@ -131,8 +131,6 @@ class CheckQuestions(Step):
         ours = len(defined & wanted)
         if not defined or 2 * ours >= len(wanted):
             return ""
-        from .assignment import known_assignments, load_assignment
-
         best, hits = "", 0
         for name in known_assignments():
             if name == assignment.name:
@@ -159,15 +157,14 @@ class CheckQuestions(Step):
     def _question(self, executed: Executed, q: Question) -> QuestionResult:
         if q.kind == "manual":
             return QuestionResult(q.id, q.title, "", 0.0, q.points, ("graded by hand",), manual=True)
+        shares = scoring.split(q.points, [spec.weight for spec in q.checks])
         reason = self._unusable(executed, q)
         if reason:
-            shares = scoring.split(q.points, [spec.weight for spec in q.checks])
             tests = tuple(TestResult(f"{q.id} {spec.label}", spec.check, 0.0, scoring.to_points(share),
                                      spec.visibility, (reason,)) for spec, share in zip(q.checks, shares))
             return QuestionResult(q.id, q.title, ", ".join(q.student_functions), 0.0, q.points, (reason,), tests)
         ctx = CheckContext(executed.read.job.assignment, q, problem_for(executed.read.job.assignment, q),
                            executed.box)
-        shares = scoring.split(q.points, [spec.weight for spec in q.checks])
         deciding = [CHECKS[spec.check].decides(spec) for spec in q.checks]
         partial = [bool(spec.option("partial_credit", False)) for spec in q.checks]
         verdicts: list[Verdict | None] = [None] * len(q.checks)
