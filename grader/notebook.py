@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from grader.sandbox.statements import Scanner as _Scanner  # the child's own: one scanner, two users
+from grader.sandbox.child.statements import Scanner as _Scanner  # the child's own: one scanner, two users
 from grader.source import CodeCell, SourceProblem, Submission, SubmissionError
 
 ACCEPTED_SUFFIXES = (".ipynb", ".py")

@@ -10,11 +10,13 @@ Only plain data comes back (see wire.py); SymPy results arrive as
 :class:`ExprTree` and are rebuilt by the grader with :func:`to_sympy`.
 """
 from .exprtree import ExprTree, ExprTreeError, to_sympy
-from .process import RunAs, SandboxError
+from .process import SandboxError
+from .staging import RunAs
+from .zygote import shutdown
 from .runner import CallResult, CellOutcome, Limits, Sandbox, Setup
 from .wire import Symbol, WireError
 
 __all__ = [
     "CallResult", "CellOutcome", "ExprTree", "ExprTreeError", "Limits", "RunAs", "Sandbox",
-    "SandboxError", "Setup", "Symbol", "WireError", "to_sympy",
+    "SandboxError", "Setup", "Symbol", "WireError", "shutdown", "to_sympy",
 ]

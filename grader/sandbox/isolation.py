@@ -33,7 +33,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
-from . import confine
+from .child import confine
 
 # The layers that keep student code off the grader's files and processes;
 # rlimits and the audit hook alone do not.

@@ -1,12 +1,14 @@
-"""One sandbox child process: how it is started, as whom, and how it is read and killed.
+"""One sandbox child process: how it is started, and how it is read and killed.
 
-Every read from the child has a deadline; a child that misses one, dies, or
-sends anything but a well-formed frame is gone (``_Gone``) and is killed with
-its whole process group. The Sandbox (runner.py) decides what to do next.
+A child is either forked by the warm template (zygote.py: the common case,
+milliseconds) or started cold (``_Cold``: a fresh interpreter, under bwrap
+when namespaces are available). Either way every read from it has a
+deadline, and a child that misses one, dies, or sends anything but a
+well-formed frame is gone (``_Gone``) and is killed with everything it
+started. The Sandbox (runner.py) decides what to do next.
 """
 from __future__ import annotations
 
-import json
 import os
 import select
 import shutil
@@ -15,34 +17,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from . import isolation, wire
+from . import isolation, pidns, wire, zygote
 from .exprtree import MAX_DEPTH, MAX_NODES
-from .mplcache import matplotlib_config_dir
+from .staging import BLOCKED_IMPORTS, CHILD_SCRIPT, RunAs, stage
 
 if TYPE_CHECKING:  # runner imports this module; the annotation alone needs Limits
     from .runner import Limits
 
-CHILD_SCRIPT = Path(__file__).with_name("child.py")
-# Modules child.py loads by path from its own folder; staged next to every copy of it.
-CHILD_HELPERS = (Path(__file__).with_name("statements.py"), Path(__file__).with_name("confine.py"))
-BLOCKED_IMPORTS = ("grader", "reference")
-
-
-@dataclass(frozen=True)
-class RunAs:
-    """An unprivileged identity for the child (needs a root parent). The
-    grader's files stay readable only by the grader; the child gets a copy of
-    child.py it can read and a working directory it owns, nothing else."""
-    uid: int
-    gid: int
-
-    def __post_init__(self):
-        if self.uid == 0 or self.gid == 0:
-            raise ValueError("the sandbox child must not run as root (uid or gid 0)")
+__all__ = ["CHILD_SCRIPT", "RunAs", "SandboxError"]
 
 
 class SandboxError(RuntimeError):
@@ -72,75 +56,65 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
+class Launched(Protocol):
+    """A started child, as the two launchers (``_Cold``, zygote.Forked) give it."""
+    rfd: int                  # the grader's ends of the two pipes
+    wfd: int
+    work_inside: str          # its working folder, as the child sees it
+    reads: tuple[str, ...]    # what it may read (Landlock's read list)
+
+    def ended(self, wait_first: float) -> tuple[int | None, int, bool]:
+        """For a child that closed its pipe: (wait status or None when unknown,
+        peak memory in bytes, whether it had to be killed to end)."""
+
+    def stop(self) -> None:
+        """SIGKILL it and all it started, reap it, release pipes and files. Idempotent."""
+
+    def stderr_tail(self) -> str:
+        """What it wrote to stderr before its handshake ("" when not kept)."""
+
+
 class _Child:
     """One child process and its two pipes. Every read has a deadline."""
+
+    @staticmethod
+    def isolation_for(limits: Limits) -> isolation.Isolation:
+        """The layers a child gets under ``limits``; refuses without a kernel wall."""
+        iso = isolation.probe(sys.executable, limits.run_as).only(limits.layers)
+        if not iso.walled and not limits.unsafe_no_isolation:
+            raise SandboxError(
+                "refusing to run student code: no isolation layer the kernel enforces "
+                "(namespaces, landlock, seccomp) is available here", iso.summary() +
+                "; pass unsafe_no_isolation=True (--unsafe-no-isolation) to grade anyway, "
+                "with only the audit hook and rlimits between student code and this machine")
+        return iso
+
+    @classmethod
+    def prepare(cls, limits: Limits, protected: tuple[str, ...]) -> None:
+        """What children under ``limits`` will share (the warm template), made now."""
+        iso = cls.isolation_for(limits)
+        if limits.warm and zygote.can_fork(iso):
+            zygote.prepare(iso, limits.run_as, protected)
 
     def __init__(self, limits: Limits, protected: tuple[str, ...], deadline: float):
         self.limits = limits
         self.killed_by_us = False
-        self.ns_init: int | None = None  # pidfd of the PID namespace's init (namespaces layer)
-        self.iso = isolation.probe(sys.executable, limits.run_as).only(limits.layers)
-        if not self.iso.walled and not limits.unsafe_no_isolation:
-            raise SandboxError(
-                "refusing to run student code: no isolation layer the kernel enforces "
-                "(namespaces, landlock, seccomp) is available here", self.iso.summary() +
-                "; pass unsafe_no_isolation=True (--unsafe-no-isolation) to grade anyway, "
-                "with only the audit hook and rlimits between student code and this machine")
-        walled = self.iso.has("namespaces")
-        self.top = tempfile.mkdtemp(prefix="lstm-sandbox-")
-        try:
-            self.workdir, files, identity = _stage(self.top, limits.run_as, copy=walled)
-            inside = (lambda path: path.replace(self.workdir, isolation.SANDBOX_WORK, 1)) \
-                if walled else (lambda path: path)
-            work_inside = inside(os.path.realpath(self.workdir))
-            env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": work_inside,
-                   "TMPDIR": work_inside, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-                   "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"}
-            mpl_dir = matplotlib_config_dir()
-            if mpl_dir:
-                mpl_dir = _own_copy(mpl_dir, self.workdir, limits.run_as)
-                env["MPLCONFIGDIR"] = inside(os.path.realpath(mpl_dir))
-            reads = isolation.readable_paths(sys.executable, protected,
-                                             (mpl_dir,) if mpl_dir else ())
-        except BaseException:
-            shutil.rmtree(self.top, ignore_errors=True)
-            raise
-        to_child_r, self.wfd = os.pipe()
-        self.rfd, from_child_w = os.pipe()
-        info_r, info_w = os.pipe() if walled else (-1, -1)
-        if walled:
-            script = f"{isolation.SANDBOX_DIR}/child.py"
-            prefix = isolation.bwrap_command(self.iso.bwrap, read=reads, files=files,
-                                             workdir=os.path.realpath(self.workdir),
-                                             info_fd=info_w)
+        self.iso = self.isolation_for(limits)
+        if limits.warm and zygote.can_fork(self.iso):
+            self.proc: Launched = zygote.spawn(self.iso, limits.run_as, protected, deadline)
         else:
-            script, prefix = files["child.py"], []
-        passed = (to_child_r, from_child_w) + ((info_w,) if walled else ())
-        try:
-            self.proc = subprocess.Popen(
-                [*prefix, sys.executable, "-I", script, str(to_child_r), str(from_child_w)],
-                pass_fds=passed, start_new_session=True, cwd=self.workdir,
-                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE, **identity)
-        except BaseException as exc:
-            for fd in (to_child_r, from_child_w, self.rfd, self.wfd, info_r, info_w):
-                if fd >= 0:
-                    os.close(fd)
-            shutil.rmtree(self.top, ignore_errors=True)
-            if isinstance(exc, OSError):
-                raise SandboxError("could not start the sandbox child", str(exc)) from exc
-            raise
-        for fd in passed:
-            os.close(fd)
+            self.proc = _Cold(self.iso, limits.run_as, protected, deadline)
+        self.rfd, self.wfd = self.proc.rfd, self.proc.wfd
         os.set_blocking(self.rfd, False)
         os.set_blocking(self.wfd, False)
         self._pollers: dict[int, select.poll] = {}
         self.closed = False
         landlock = None
         if self.iso.has("landlock"):
-            landlock = [[*isolation.SYSTEM, *reads, *isolation.DEVICES], [work_inside, "/dev/null"]]
+            landlock = [[*isolation.SYSTEM, *self.proc.reads, *isolation.DEVICES],
+                        [self.proc.work_inside, "/dev/null"]]
         config = {
-            "fds": [to_child_r, from_child_w], "workdir": work_inside,
+            "workdir": self.proc.work_inside,
             "protected": list(protected), "blocked": list(BLOCKED_IMPORTS),
             "memory_bytes": limits.memory_bytes, "cpu_seconds": limits.cpu_seconds,
             "file_bytes": limits.file_bytes, "output_bytes": limits.output_bytes,
@@ -151,28 +125,15 @@ class _Child:
             "landlock": landlock, "seccomp": self.iso.has("seccomp"),
         }
         try:
-            if walled:
-                self.ns_init = _namespace_init(info_r, deadline)
             self.send(config, deadline)
             hello = self.recv(deadline)
             if "hello" not in hello:
                 raise _Gone("crash", f"unexpected first frame {sorted(hello)}")
         except _Gone as gone:
-            stderr = self._stderr_tail()
+            stderr = self.proc.stderr_tail()
             self.kill()
             raise SandboxError(f"the sandbox child did not start ({gone.message})",
                                stderr) from None
-        self.proc.stderr.close()
-
-    def _stderr_tail(self) -> str:
-        if self.proc.returncode is None:  # not proc.poll(): only wait4 may reap
-            self.killed_by_us = True
-            self._killpg()
-            self._reap()
-        try:
-            return self.proc.stderr.read()[-4000:].decode("utf-8", "replace").strip()
-        except (OSError, ValueError):
-            return ""
 
     # -- reading and writing, each bounded by a deadline ---------------------
 
@@ -228,15 +189,15 @@ class _Child:
                               f"not read ({detail}); was something written to its pipes?")
 
     def _death(self) -> _Gone:
-        """Reap a child that closed its end and say how it ended."""
-        status, usage = self._reap(wait_first=1.0)
-        if self.killed_by_us:
+        """Say how a child that closed its end ended."""
+        status, peak, killed = self.proc.ended(wait_first=1.0)
+        if self.killed_by_us or killed:
+            self.killed_by_us = True
             return _Gone("crash", "the process running your code was stopped")
+        if status is None:
+            return _Gone("crash", "the Python process running your code ended abruptly")
         sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
-        if self.ns_init is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) > 128:
-            sig = os.WEXITSTATUS(status) - 128  # bwrap's way of saying "killed by a signal"
         if sig:
-            peak = usage.ru_maxrss * 1024 if usage else 0
             if sig == signal.SIGXCPU:
                 return _Gone("timeout", f"used more than {self.limits.cpu_seconds} s of CPU time")
             if sig in (signal.SIGKILL, signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS) and (
@@ -249,21 +210,97 @@ class _Child:
         return _Gone("crash", f"the Python process running your code ended (exit code {code}); "
                               "was os._exit() called?")
 
+    def kill(self) -> None:
+        """Kill the child and all it started, reap, release pipes. Idempotent."""
+        if not self.closed:
+            self.killed_by_us = True
+            self.closed = True
+            self.proc.stop()
+
+
+class _Cold:
+    """A child in a fresh interpreter of its own, under bwrap when namespaces
+    are up: slower to start than a fork of the template, and needing nothing
+    of it (the fallback when no layer can stop a fork from leaving processes
+    behind, and Limits.warm=False)."""
+
+    def __init__(self, iso: isolation.Isolation, run_as: RunAs | None,
+                 protected: tuple[str, ...], deadline: float):
+        walled = iso.has("namespaces")
+        self.top = tempfile.mkdtemp(prefix="lstm-sandbox-")
+        self.ns_init: int | None = None  # pidfd of the PID namespace's init (namespaces layer)
+        self.stopped = False
+        try:
+            staged = stage(self.top, run_as, walled, protected, sys.executable, mpl_private=False)
+        except BaseException:
+            shutil.rmtree(self.top, ignore_errors=True)
+            raise
+        self.reads = staged.reads
+        self.work_inside = staged.inside(os.path.realpath(staged.workdir))
+        to_child_r, self.wfd = os.pipe()
+        self.rfd, from_child_w = os.pipe()
+        info_r, info_w = os.pipe() if walled else (-1, -1)
+        prefix = isolation.bwrap_command(iso.bwrap, read=staged.reads, files=staged.files,
+                                         workdir=os.path.realpath(staged.workdir),
+                                         info_fd=info_w) if walled else []
+        passed = (to_child_r, from_child_w) + ((info_w,) if walled else ())
+        try:
+            self.proc = subprocess.Popen(
+                [*prefix, sys.executable, "-I", staged.script, str(to_child_r),
+                 str(from_child_w)],
+                pass_fds=passed, start_new_session=True, cwd=staged.workdir,
+                env=staged.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE, **staged.identity)
+        except BaseException as exc:
+            for fd in (to_child_r, from_child_w, self.rfd, self.wfd, info_r, info_w):
+                if fd >= 0:
+                    os.close(fd)
+            shutil.rmtree(self.top, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise SandboxError("could not start the sandbox child", str(exc)) from exc
+            raise
+        for fd in passed:
+            os.close(fd)
+        if walled:
+            try:
+                self.ns_init = pidns.init_pidfd(info_r, deadline)
+            except OSError as exc:
+                detail = self.stderr_tail()
+                self.stop()
+                raise SandboxError(f"the sandbox child did not start ({exc})", detail) from None
+
+    def stderr_tail(self) -> str:
+        if self.proc.returncode is None:  # not proc.poll(): only wait4 may reap
+            self._killpg()
+            self._reap()
+        try:
+            return self.proc.stderr.read()[-4000:].decode("utf-8", "replace").strip()
+        except (OSError, ValueError):
+            return ""
+
+    def ended(self, wait_first: float) -> tuple[int | None, int, bool]:
+        status, usage, killed = self._reap(wait_first)
+        if status is not None and self.ns_init is not None and os.WIFEXITED(status) \
+                and os.WEXITSTATUS(status) > 128:
+            # bwrap's way of saying "killed by a signal": a status that says so
+            status = os.WEXITSTATUS(status) - 128
+        return status, (usage.ru_maxrss * 1024 if usage else 0), killed
+
     def _reap(self, wait_first: float = 0.0):
         if self.proc.returncode is not None:
-            return 0, None
+            return None, None, False
         end = time.monotonic() + wait_first
         while True:
             pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
             if pid or time.monotonic() >= end:
                 break
             time.sleep(0.005)
-        if not pid:  # closed its pipe but lives on: it is of no further use
-            self.killed_by_us = True
+        killed = not pid
+        if killed:  # closed its pipe but lives on: it is of no further use
             self._killpg()
             pid, status, usage = os.wait4(self.proc.pid, 0)
         self.proc.returncode = os.waitstatus_to_exitcode(status)
-        return status, usage
+        return status, usage, killed
 
     def _killpg(self) -> None:
         # The child leads its own session, so it cannot leave its group; the
@@ -274,114 +311,23 @@ class _Child:
             except (ProcessLookupError, PermissionError):
                 pass
 
-    def kill(self) -> None:
-        """Kill the whole process group, reap, release pipes and workdir. Idempotent."""
+    def stop(self) -> None:
         if self.proc.returncode is None:
-            self.killed_by_us = True
             self._killpg()
             try:
                 self._reap()
             except ChildProcessError:
                 self.proc.returncode = -signal.SIGKILL
         if self.ns_init is not None:
-            _end_namespace(self.ns_init)
+            pidns.end(self.ns_init)
             self.ns_init = None
-        if not self.closed:
-            self.closed = True
+        if not self.stopped:
+            self.stopped = True
             for fd in (self.rfd, self.wfd):
                 os.close(fd)
             if self.proc.stderr and not self.proc.stderr.closed:
                 self.proc.stderr.close()
             shutil.rmtree(self.top, ignore_errors=True)
-
-
-def _stage(top: str, run_as: RunAs | None, copy: bool = False) -> tuple[str, dict, dict]:
-    """(working directory, {name: child script and helpers}, Popen identity
-    arguments) inside ``top``.
-
-    Running as the grader's own user outside namespaces, the working directory
-    is ``top`` and the scripts are used where they lie. Running as another
-    user, CHILD_SCRIPT may sit in a folder that user cannot read, so a copy
-    goes into ``top`` (root-owned, enterable but not writable by the child, so
-    the child cannot swap the copy a restarted child will run) next to
-    ``work/``, the only folder it owns. Under namespaces the same layout is
-    used (``copy``), and bwrap binds the copies and ``work/`` alone.
-    """
-    sources = [CHILD_SCRIPT, *CHILD_HELPERS]
-    if run_as is None and not copy:
-        return top, {path.name: str(path) for path in sources}, {}
-    os.chmod(top, 0o711)
-    staged = {}
-    for source in sources:
-        # CHILD_SCRIPT is always staged as child.py, the name bwrap binds.
-        name = "child.py" if source == CHILD_SCRIPT else source.name
-        target = os.path.join(top, name)
-        shutil.copyfile(source, target)
-        os.chmod(target, 0o644)
-        staged[name] = target
-    work = os.path.join(top, "work")
-    os.mkdir(work, 0o700)
-    if run_as is None:
-        return work, staged, {}
-    os.chown(work, run_as.uid, run_as.gid)
-    return work, staged, {"user": run_as.uid, "group": run_as.gid, "extra_groups": []}
-
-
-def _namespace_init(info_fd: int, deadline: float) -> int:
-    """A pidfd on the PID namespace's init, from bwrap's --info-fd JSON."""
-    data = b""
-    try:
-        os.set_blocking(info_fd, False)
-        poller = select.poll()
-        poller.register(info_fd, select.POLLIN)
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise _Gone("timeout", "bwrap did not report its namespace")
-            poller.poll(left * 1000)
-            try:
-                chunk = os.read(info_fd, 65536)
-            except BlockingIOError:
-                continue
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        os.close(info_fd)
-    try:
-        pid = int(json.loads(data)["child-pid"])
-        return os.pidfd_open(pid)
-    except (ValueError, KeyError, TypeError, OSError) as exc:
-        raise _Gone("crash", f"bwrap did not start its namespace ({exc})") from None
-
-
-def _end_namespace(pidfd: int) -> None:
-    """SIGKILL the namespace's init and wait until it is gone: the kernel kills
-    every other process of the namespace before init's exit completes, so no
-    process of the submission outlives this call."""
-    try:
-        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    try:
-        poller = select.poll()
-        poller.register(pidfd, select.POLLIN)
-        poller.poll(5000)
-    finally:
-        os.close(pidfd)
-
-
-def _own_copy(folder: str, workdir: str, run_as: RunAs | None) -> str:
-    """``folder`` itself, or for a child running as another user a copy it owns:
-    matplotlib ignores a config folder it cannot write and rebuilds its font
-    cache elsewhere, which starts a thread the child may not have."""
-    if run_as is None:
-        return folder
-    copy = os.path.join(workdir, ".matplotlib")
-    shutil.copytree(folder, copy)
-    for path in [copy] + [os.path.join(copy, name) for name in os.listdir(copy)]:
-        os.chown(path, run_as.uid, run_as.gid)
-    return copy
 
 
 def _shutdown(holder: list) -> None:

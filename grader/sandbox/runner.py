@@ -28,13 +28,16 @@ import time
 import weakref
 from dataclasses import dataclass
 from numbers import Real
+
+import numpy as np
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..source import CodeCell
 from . import wire
 from .notes import statement_notes
-from .process import RunAs, SandboxError, _Child, _Gone, _shutdown
+from .process import SandboxError, _Child, _Gone, _shutdown
+from .staging import RunAs
 
 # A slow machine must not make the student's setup fail: the child's own
 # start-up gets at least this long, on top of what is left of setup_timeout.
@@ -74,6 +77,9 @@ class Limits:
     layers: tuple[str, ...] | None = None
     # Grade even when no layer among namespaces, landlock and seccomp is up.
     unsafe_no_isolation: bool = False
+    # Fork children from a warm template (zygote.py) where every process a
+    # child starts can be ended; False: every child starts a fresh interpreter.
+    warm: bool = True
 
 
 @dataclass(frozen=True)
@@ -165,9 +171,16 @@ class Sandbox:
 
     # -- setup ---------------------------------------------------------------
 
+    def prepare(self) -> None:
+        """Start what this sandbox's children share (the warm template) and
+        wait for it: the grader's cost, paid once per process and never
+        charged to a submission. setup() calls it; call it earlier to overlap."""
+        _Child.prepare(self.limits, self._protected)
+
     def setup(self) -> Setup:
         """Start the child and run the preamble and cells (once; cached)."""
         if self._setup is None:
+            self.prepare()
             began = time.monotonic()
             try:
                 self._boot()
@@ -399,7 +412,7 @@ class Sandbox:
                 if reply.get("id") != rid or reply.get("index") != index - start:
                     raise child._garbage(f"reply {reply.get('id')!r}/{reply.get('index')!r} "
                                          f"to request {rid}/{index - start}")
-                results[index] = self._result(timeouts[index], reply)
+                results[index] = self._result(timeouts[index], reply, encoded[index][0])
             except _Gone as gone:
                 results[index] = self._gone(timeouts[index], gone, began)
                 return index + 1
@@ -433,7 +446,7 @@ class Sandbox:
         self._crashes += 1
         return CallResult(gone.status, None, gone.message, "")
 
-    def _result(self, timeout: float, reply: dict) -> CallResult:
+    def _result(self, timeout: float, reply: dict, sent_args: list) -> CallResult:
         status = _text(reply.get("status"))
         message, output = _text(reply.get("message")), _text(reply.get("output"))
         if status not in CALL_STATUSES:
@@ -448,10 +461,33 @@ class Sandbox:
                 detail = exc.message if isinstance(exc, wire.WireError) else "nested too deeply"
                 raise _Gone("crash", f"the result could not be read ({detail})") from None
         warned = reply.get("warnings")
-        moved = reply.get("mutated")
         warned = tuple(_text(w, 300) for w in warned[:5]) if isinstance(warned, list) else ()
-        moved = tuple(k for k in moved[:64] if type(k) is int) if isinstance(moved, list) else ()
-        return CallResult(status, value, message, output, warned, moved)
+        return CallResult(status, value, message, output, warned,
+                          _mutated(sent_args, reply.get("after")))
+
+
+def _mutated(sent: list, after: Any) -> tuple[int, ...]:
+    """Positions of array arguments that the student changed in place,
+    decided here from what was sent and what the child says the arrays hold
+    afterwards, never by code the student can reach: a backward pass that
+    scribbles on its cache or inputs is a bug worth naming."""
+    if not isinstance(after, list) or len(after) != len(sent):
+        after = [None] * len(sent)
+    out = []
+    for k, (given, now) in enumerate(zip(sent, after)):
+        if not (isinstance(given, dict) and "a" in given):
+            continue  # only arrays are compared
+        try:
+            if not isinstance(now, list) or len(now) != 3:
+                raise wire.WireError("missing")
+            before, then = wire.decode(given), wire.decode({"a": now})
+        except (wire.WireError, RecursionError):
+            out.append(k)
+            continue
+        if before.dtype != then.dtype or before.shape != then.shape or not np.array_equal(
+                before, then, equal_nan=True):
+            out.append(k)
+    return tuple(out)
 
 
 def _text(value: Any, limit: int = 100_000) -> str:

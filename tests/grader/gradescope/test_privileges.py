@@ -16,7 +16,7 @@ from grader.gradescope.layout import Paths
 from grader.gradescope.privileges import (Identity, PrivilegeError, processes_of, reap, sandbox_identity,
                                           secure)
 from grader.sandbox import Limits, Sandbox
-from grader.sandbox.process import RunAs
+from grader.sandbox.staging import RunAs
 from grader.source import CodeCell
 
 from .conftest import IS_ROOT

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from dataclasses import replace
+import re
 import resource
 from pathlib import Path
 
@@ -357,8 +359,10 @@ def test_environment_is_minimal_and_does_not_leak_the_graders(box, monkeypatch):
     assert env["PYTHONHASHSEED"] == "0"
     cwd, stdin, isolated, fds = box.call("where").value
     assert env["HOME"] == env["TMPDIR"] == cwd
-    # its own folder: /sandbox/work under namespaces, a fresh lstm-sandbox-* folder without
-    assert (cwd == "/sandbox/work" or Path(cwd).name.startswith("lstm-sandbox-")) and Path(cwd) != Path.cwd()
+    # its own fresh folder: under namespaces /sandbox/work (cold) or /sandbox/work/s<N> (forked
+    # by the warm template); without them, inside a fresh lstm-sandbox-* or lstm-template-* folder
+    assert re.fullmatch(r"/sandbox/work(/s\d+)?|/.*/lstm-(sandbox|template)-\w+(/s\d+)?", cwd), cwd
+    assert Path(cwd) != Path.cwd()
     assert stdin == "" and isolated == 1
     assert len(fds) <= 6  # 0, 1, 2, two protocol pipes, and the listing itself
 
@@ -418,11 +422,13 @@ def test_limits_and_seeding_apply_to_the_child_only(make_sandbox):
     assert np.random.rand() == expected
 
 
-def test_child_runs_isolated_in_its_own_session_and_process_group(make_sandbox):
+@pytest.mark.parametrize("warm", [True, False], ids=["forked", "cold"])
+def test_child_runs_isolated_in_its_own_session_and_process_group(make_sandbox, warm):
+    """Cold, the child is the grader's own child; forked, the template's, never the grader."""
     box = make_sandbox("""
         import os, sys
         def ids():
             return [os.getpid() == os.getpgid(0) == os.getsid(0), os.getppid() == PARENT,
                     sys.flags.isolated, sys.flags.ignore_environment]
-        """, preamble=f"PARENT = {os.getpid()}", limits=NO_NAMESPACES)
-    assert box.call("ids").value == [True, True, 1, 1]
+        """, preamble=f"PARENT = {os.getpid()}", limits=replace(NO_NAMESPACES, warm=warm))
+    assert box.call("ids").value == [True, not warm, 1, 1]

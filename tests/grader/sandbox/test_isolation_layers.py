@@ -8,9 +8,12 @@ decoy process it aims signals at is alive.
 """
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
+import sysconfig
 import textwrap
 import time
 from pathlib import Path
@@ -18,8 +21,7 @@ from pathlib import Path
 import pytest
 
 from grader import grade
-from grader.sandbox import Limits, Sandbox, SandboxError
-from grader.sandbox import isolation
+from grader.sandbox import Limits, Sandbox, SandboxError, isolation, zygote
 from grader.sandbox.mplcache import matplotlib_config_dir
 from grader.sandbox.process import CHILD_SCRIPT
 from grader.source import CodeCell
@@ -202,18 +204,28 @@ def test_landlock_alone_allows_the_runtime_and_the_working_folder_and_nothing_el
 # -- namespaces, the probe and the policy ------------------------------------------
 
 NAMESPACE_VIEW = '''
-import os
+import io, os, pathlib
+def peek(path):
+    try:  # a path-like object: the audit hook lets it through, only the kernel can stop it
+        return io.FileIO(pathlib.Path(path)).read(1) and "read"
+    except OSError as exc:
+        return type(exc).__name__
 def view():
     return {"pid": os.getpid(), "procs": sorted(p for p in os.listdir("/proc") if p.isdigit()),
-            "cwd": os.getcwd(), "grader": os.path.exists(GRADER), "tmp": os.listdir("/tmp")}
+            "cwd": os.getcwd(), "grader": os.path.exists(GRADER), "tmp": os.listdir("/tmp"),
+            "parent": [peek(f"/proc/{os.getppid()}/{name}") for name in ("environ", "mem")]}
 '''
 
 
-def test_under_namespaces_the_child_sees_only_itself_and_its_own_files():
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "forked"])
+def test_under_namespaces_the_child_sees_only_itself_and_its_own_files(warm):
+    """Cold, the namespace holds bwrap's init and the child; forked, the template too,
+    whose memory and environment the child cannot read (it is not dumpable)."""
     if not PROBED.has("namespaces"):
         pytest.skip(PROBED.missing["namespaces"])
     cell = f"GRADER = {str(ROOT / 'grader')!r}\n" + NAMESPACE_VIEW
-    with Sandbox([CodeCell(1, cell)], limits=Limits(layers=("namespaces",))) as box:
+    limits = Limits(layers=("namespaces",), warm=warm)
+    with Sandbox([CodeCell(1, cell)], limits=limits) as box:
         result = box.call("view")
     # /tmp is private: what shows there is only what is bound into it read-only, the
     # matplotlib font cache and, when the checkout itself lives in /tmp (as a CI clone
@@ -221,7 +233,15 @@ def test_under_namespaces_the_child_sees_only_itself_and_its_own_files():
     bound = [matplotlib_config_dir() or "", *isolation.runtime_paths(sys.executable)]
     tmp = result.value.pop("tmp")
     assert all(any(path.startswith(f"/tmp/{name}/") for path in bound) for name in tmp), tmp
-    assert result.value == {"pid": 2, "procs": ["1", "2"], "cwd": "/sandbox/work", "grader": False}
+    view = result.value
+    if not warm:
+        assert view.pop("parent")[1] != "read"  # bwrap's init: its environment is the child's
+        assert view == {"pid": 2, "procs": ["1", "2"], "cwd": "/sandbox/work", "grader": False}
+    else:
+        pid = view.pop("pid")
+        assert pid > 2 and re.fullmatch(r"/sandbox/work/s\d+", view.pop("cwd"))
+        assert view == {"procs": ["1", "2", str(pid)], "grader": False,
+                        "parent": ["PermissionError", "PermissionError"]}
 
 
 def _alive(pid: int) -> bool:
@@ -232,17 +252,97 @@ def _alive(pid: int) -> bool:
     return "\nState:\tZ" not in status
 
 
-def test_closing_the_sandbox_leaves_no_process_of_the_namespace():
+def test_closing_a_cold_sandbox_leaves_no_process_of_its_namespace():
     if not PROBED.has("namespaces"):
         pytest.skip(PROBED.missing["namespaces"])
-    box = Sandbox([CodeCell(1, "x = 1")], limits=Limits(layers=("namespaces",)))
+    box = Sandbox([CodeCell(1, "x = 1")], limits=Limits(layers=("namespaces",), warm=False))
     box.setup()
-    bwrap = box._holder[0].proc.pid
+    bwrap = box._holder[0].proc.proc.pid
     init = int(Path(f"/proc/{bwrap}/task/{bwrap}/children").read_text().split()[0])
     command = int(Path(f"/proc/{init}/task/{init}/children").read_text().split()[0])
     assert _alive(init) and _alive(command)
     box.close()
     assert not _alive(init) and not _alive(command)
+
+
+# A submission that leaves a sleeper behind: a fresh copy of _posixsubprocess
+# (where it is built into the interpreter, as in Debian's python3) forks
+# without any audit event, and with namespaces alone, as root and without
+# another uid, only the template's sweep of its PID namespace ends the sleeper.
+LINGER_CELL = """
+import importlib.machinery as m, os, sys
+spec = m.ModuleSpec("_posixsubprocess", m.BuiltinImporter, origin="built-in")
+ps = m.BuiltinImporter.create_module(spec)
+m.BuiltinImporter.exec_module(ps)
+args = [sys.executable.encode(), b"-c", b"import time; time.sleep(600)"]
+r, w = os.pipe()
+ps.fork_exec(args, [args[0]], True, (w,), None, None, -1, -1, -1, -1, -1, -1, r, w, False,
+             True, -1, None, None, None, -1, None, False)
+"""
+LINGER_SCRIPT = """
+import json, os, sys
+from grader.sandbox import Limits, Sandbox, zygote
+from grader.source import CodeCell
+
+def members(template):
+    with open(f"/proc/self/fdinfo/{template.ns_init}") as fh:
+        init = next(int(line.split()[1]) for line in fh if line.startswith("Pid:"))
+    target = os.readlink(f"/proc/{init}/ns/pid")
+    found = []
+    for name in os.listdir("/proc"):
+        try:
+            if name.isdigit() and os.readlink(f"/proc/{name}/ns/pid") == target:
+                with open(f"/proc/{name}/status") as fh:
+                    if "State:\\tZ" not in fh.read():
+                        found.append(int(name))
+        except OSError:
+            pass
+    return found
+
+box = Sandbox([CodeCell(1, sys.argv[1])], limits=Limits(layers=("namespaces",), cell_timeout=5.0))
+box.setup()
+template = box._holder[0].proc.template
+during = members(template)
+box.close()
+after = members(template)
+zygote.shutdown()
+print(json.dumps({"during": len(during), "after": len(after),
+                  "gone": template.proc.poll() is not None}))
+"""
+
+
+@pytest.fixture(scope="module")
+def debian_python(tmp_path_factory):
+    """The system's python3 (its _posixsubprocess is built in) seeing this venv's packages."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    base = Path(f"/usr/bin/python{version}")
+    if not base.exists():
+        pytest.skip(f"no system python{version}")
+    probe = subprocess.run([str(base), "-c", "import sys; print('_posixsubprocess' in "
+                            "sys.builtin_module_names)"], capture_output=True, text=True)
+    if probe.stdout.strip() != "True":
+        pytest.skip("the system python's _posixsubprocess is not built in")
+    top = tmp_path_factory.mktemp("debian-python")
+    subprocess.run([str(base), "-m", "venv", "--without-pip", str(top / "venv")], check=True)
+    python = top / "venv" / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    Path(site, "project.pth").write_text(f"{sysconfig.get_paths()['purelib']}\n{ROOT}\n")
+    return python
+
+
+def test_a_forked_submission_leaves_no_process_behind_and_shutdown_ends_the_template(debian_python):
+    """What a submission started is ended when it ends (the template sweeps its
+    namespace), before the next one starts; zygote.shutdown ends the rest."""
+    if not PROBED.has("namespaces"):
+        pytest.skip(PROBED.missing["namespaces"])
+    if os.geteuid() != 0:
+        pytest.skip("a normal user's child cannot fork at all (RLIMIT_NPROC)")
+    done = subprocess.run([str(debian_python), "-c", LINGER_SCRIPT, LINGER_CELL], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    # during: bwrap's init, the template, the child and its sleeper; after: init and template
+    assert json.loads(done.stdout) == {"during": 4, "after": 2, "gone": True}
 
 
 def test_the_probe_summary_names_every_layer_once():

@@ -8,27 +8,46 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.sandbox import Limits, SandboxError, process, runner
+from grader.sandbox import Limits, Sandbox, SandboxError, runner, staging, zygote
+
+from .conftest import cells
 
 FIXTURES = Path(__file__).with_name("fixtures")
 
 
 def test_a_child_that_cannot_start_is_a_sandbox_error_carrying_its_stderr(make_sandbox, monkeypatch):
-    monkeypatch.setattr(process, "CHILD_SCRIPT", FIXTURES / "broken_child.py")
-    box = make_sandbox("x = 1")
+    monkeypatch.setattr(staging, "CHILD_SCRIPT", FIXTURES / "broken_child.py")
+    box = make_sandbox("x = 1", limits=Limits(warm=False))
     with pytest.raises(SandboxError, match="the sandbox child did not start") as info:
         box.setup()
     assert info.value.detail == "ModuleNotFoundError: No module named 'numpy'"
 
 
+def test_a_template_that_cannot_start_is_a_sandbox_error_carrying_its_stderr(monkeypatch):
+    monkeypatch.setattr(staging, "CHILD_SCRIPT", FIXTURES / "broken_child.py")
+    with pytest.raises(SandboxError, match="the sandbox template did not start") as info:
+        Sandbox(cells("x = 1")).setup()
+    assert info.value.detail == "ModuleNotFoundError: No module named 'numpy'"
+
+
 def test_a_child_that_hangs_before_the_handshake_is_killed_within_the_setup_budget(
         make_sandbox, monkeypatch):
-    monkeypatch.setattr(process, "CHILD_SCRIPT", FIXTURES / "silent_child.py")
+    monkeypatch.setattr(staging, "CHILD_SCRIPT", FIXTURES / "silent_child.py")
     monkeypatch.setattr(runner, "HANDSHAKE_SECONDS", 1.0)
-    box = make_sandbox("x = 1", limits=Limits(setup_timeout=1.0, grace=0.5))
+    box = make_sandbox("x = 1", limits=Limits(setup_timeout=1.0, grace=0.5, warm=False))
     start = time.monotonic()
     with pytest.raises(SandboxError, match="did not start"):
         box.setup()
+    assert time.monotonic() - start < 3
+
+
+def test_a_template_that_hangs_before_it_is_ready_is_given_up_after_its_start_time(monkeypatch):
+    monkeypatch.setattr(staging, "CHILD_SCRIPT", FIXTURES / "silent_child.py")
+    monkeypatch.setattr(zygote, "START_SECONDS", 1.0)
+    start = time.monotonic()
+    with pytest.raises(SandboxError, match=r"the sandbox template did not start \(it did not "
+                                           r"answer in time\)"):
+        Sandbox(cells("x = 1")).setup()
     assert time.monotonic() - start < 3
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from grader.notebook import load_submission
-from grader.sandbox import Limits, Sandbox, statements
+from grader.sandbox import Limits, Sandbox
+from grader.sandbox.child import statements
 from grader.source import CodeCell
 
 from .conftest import FAST

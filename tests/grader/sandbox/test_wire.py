@@ -17,7 +17,8 @@ from .conftest import PLAIN_VALUES, same
 
 @pytest.fixture(scope="module")
 def child():
-    """child.py loaded as a module (its main() does not run on import)."""
+    """The child's entry point loaded as a module (main() does not run on
+    import); its sibling modules are its attributes, as it loaded them."""
     spec = importlib.util.spec_from_file_location("sandbox_child_under_test", CHILD_SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -27,7 +28,7 @@ def child():
 def child_encoder(child):
     cfg = {"value_bytes": 1 << 24, "nesting": wire.MAX_NESTING, "expr_nodes": 200_000,
            "expr_depth": 400}
-    return child.Encoder(cfg, child._sympy_kit)
+    return child.codec.Encoder(cfg, child.codec.sympy_kit)
 
 
 @pytest.mark.parametrize("value", [v for _, v in PLAIN_VALUES], ids=[i for i, _ in PLAIN_VALUES])
@@ -44,11 +45,11 @@ def test_child_encodes_results_exactly_as_wire_does(child, value):
 
 @pytest.mark.parametrize("value", [v for _, v in PLAIN_VALUES], ids=[i for i, _ in PLAIN_VALUES])
 def test_child_decodes_arguments_exactly_as_wire_does(child, value):
-    assert same(child.decode(wire.encode(value), symbol=None), value)
+    assert same(child.codec.decode(wire.encode(value), symbol=None), value)
 
 
 def test_symbol_marker_becomes_what_the_child_makes_of_it(child):
-    made = child.decode(wire.encode([Symbol("a"), {"k": Symbol("b")}]), symbol=lambda n: f"<{n}>")
+    made = child.codec.decode(wire.encode([Symbol("a"), {"k": Symbol("b")}]), symbol=lambda n: f"<{n}>")
     assert made == ["<a>", {"k": "<b>"}]
 
 
@@ -66,13 +67,13 @@ def test_frames_are_identical_on_both_sides(child):
     payload = {"id": 3, "value": wire.encode([1.5, "é", float("nan"), np.arange(3)])}
     read_end, write_end = os.pipe()
     try:
-        child.Channel(read_end, write_end).send(payload)
+        child.framing.Channel(read_end, write_end).send(payload)
         sent = os.read(read_end, 1 << 16)
         assert sent == wire.dump_frame(payload)
         assert sent[:4] == len(sent[4:]).to_bytes(4, "big")
         assert sent[4:].isascii()
         os.write(write_end, wire.dump_frame(payload))
-        assert child.Channel(read_end, write_end).recv() == payload
+        assert child.framing.Channel(read_end, write_end).recv() == payload
     finally:
         os.close(read_end)
         os.close(write_end)

@@ -189,3 +189,19 @@ def apply_seccomp(my_pid):
             raise ConfineError(-rc, "seccomp_load failed")
     finally:
         lib.seccomp_release(ctx)
+
+
+_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE = 1, 4
+
+
+def set_dumpable(flag):
+    """PR_SET_DUMPABLE: a process that is not dumpable cannot be ptraced, nor
+    its /proc files (memory, fds, environment) read, by others of its uid."""
+    if _libc().prctl(_PR_SET_DUMPABLE, int(bool(flag)), 0, 0, 0) != 0:
+        raise ConfineError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE) failed")
+
+
+def die_with_parent(signum):
+    """Have the kernel send ``signum`` to this process when its parent dies."""
+    if _libc().prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0) != 0:
+        raise ConfineError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
