@@ -41,12 +41,13 @@ def runs_in_notebook(spec: CheckSpec) -> bool:
     return issubclass(CHECKS[spec.check], NumericCheck)
 
 
-def check_cases(assignment: Assignment, question: Question, spec: CheckSpec) -> list:
+def check_cases(assignment: Assignment, question: Question, spec: CheckSpec, problem=None) -> list:
     """Cases built by the grader's own check, with the notebook's own seeds: the
     same kind of inputs and the same exact expected values as the graded public
     tests, but never the graded cases themselves, so a lookup table of the
     notebook's cases earns nothing."""
-    ctx = CheckContext(assignment, question, problem_for(assignment, question), box=None, purpose="public")
+    problem = problem if problem is not None else problem_for(assignment, question)
+    ctx = CheckContext(assignment, question, problem, box=None, purpose="public")
     return list(CHECKS[spec.check]().cases(ctx, spec))
 
 
@@ -80,6 +81,7 @@ def question_data(assignment: Assignment, question: Question) -> dict:
     if question.kind == "manual":
         return {"id": question.id, "title": question.title, "function": "", "manual": True}
     checks, elsewhere, hidden = [], [], 0
+    problem = problem_for(assignment, question)
     for spec in question.checks:
         if not is_public(spec):
             hidden += 1
@@ -88,7 +90,7 @@ def question_data(assignment: Assignment, question: Question) -> dict:
         else:
             tol = tolerance(spec)
             cases = []
-            for c in check_cases(assignment, question, spec):
+            for c in check_cases(assignment, question, spec, problem):
                 case = {"args": encode(list(c.args)), "expected": encode(c.expected),
                         "magnitude": encode(c.magnitude), "label": c.label}
                 if not lenient_at(c, tol):
@@ -103,6 +105,9 @@ def question_data(assignment: Assignment, question: Question) -> dict:
         # the grader compares the parameter count only when the question names its parameters
         "check_signature": bool(question.params),
         "outputs": list(question.option("outputs", ())), "hint": question.hint,
+        # the role of each axis of an array answer, so that check() names the wrong gate
+        # block or time step in the grader's words (grader.compare.locate)
+        "layouts": {name: list(roles) for name, roles in problem.layouts.items()},
         "checks": checks, "autograder_only": elsewhere, "hidden": hidden,
     }
 

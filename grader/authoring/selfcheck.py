@@ -11,7 +11,9 @@ signals, threads or anything else the sandbox owns.
 
 The comparison repeats grader/compare.py and grader/checks/base.py's ``judge``
 (errors, numerical warnings, inputs changed in place, then the normwise value
-test); tests/grader/authoring checks that both reach the same verdicts.
+test, and for a wrong array the gate block or time step its task's layout
+names); tests/grader/authoring checks that both reach the same verdicts in the
+same words.
 """
 
 
@@ -21,7 +23,7 @@ def _selfcheck(namespace, data):
     from builtins import (
         BaseException, KeyboardInterrupt, NotImplementedError, TypeError, ValueError, abs, all, any, bool,
         callable, complex, dict, enumerate, filter, float, getattr, int, isinstance, len, list, max, next, print,
-        repr, str, sum, tuple, type, zip,
+        range, repr, str, sum, tuple, type, zip,
     )
     import base64
     import contextlib
@@ -137,7 +139,27 @@ def _selfcheck(namespace, data):
             return "nonfinite", "returned %s" % number
         return judge_error(abs(number - expected), abs(expected), abs(magnitude), tol, "")
 
-    def compare_array(got, expected, magnitude, tol, name=""):
+    def locate(diff, layout):  # grader.compare.locate: where the clearly wrong entries of an array are
+        if not layout or diff.ndim != len(layout):
+            return ""
+        err = numpy.abs(diff)
+        wrong = err >= 1e-3 * float(err.max()) if err.size and err.max() > 0 else numpy.zeros(err.shape, bool)
+        parts = []
+        for axis, role in enumerate(layout):
+            hit = numpy.any(wrong, axis=tuple(k for k in range(err.ndim) if k != axis))
+            if not role or not hit.any():
+                continue
+            if role.startswith("gates:"):
+                order = role.split(":", 1)[1]
+                block = err.shape[axis] // len(order)
+                gates = [g for k, g in enumerate(order) if hit[k * block:(k + 1) * block].any()]
+                if len(gates) < len(order):
+                    parts.append("in the %s gate block%s only" % (", ".join(gates), "s" if len(gates) > 1 else ""))
+            elif role == "time":
+                parts.append("first at time step %d of %d" % (int(numpy.argmax(hit)) + 1, err.shape[axis]))
+        return " (%s)" % "; ".join(parts) if parts else ""
+
+    def compare_array(got, expected, magnitude, tol, name="", layout=()):
         label = name + ": " if name else ""
         if isinstance(got, list):
             try:
@@ -156,30 +178,34 @@ def _selfcheck(namespace, data):
         if not numpy.all(numpy.isfinite(got)):
             return "nonfinite", label + "returned an array containing " + (
                 "NaN" if numpy.isnan(got).any() else "inf")
-        err = norm(got.astype(float) - expected)
-        mag = norm(expected if magnitude is None else magnitude)
-        return judge_error(err, norm(expected), mag, tol, label)
+        diff = got.astype(float) - expected
+        bad = judge_error(norm(diff), norm(expected), norm(expected if magnitude is None else magnitude), tol, label)
+        return bad and (bad[0], bad[1] + locate(diff, layout))
 
-    def compare(got, expected, magnitude, tol, names=()):
+    def compare(got, expected, magnitude, tol, names=(), layouts=None):
+        layouts = layouts or {}
         if isinstance(expected, tuple):
             if not isinstance(got, (tuple, list)) or len(got) != len(expected):
                 want = "a tuple of %d values" % len(expected) + (" (%s)" % ", ".join(names) if names else "")
                 return "type", "returned %s, but %s was expected" % (describe(got), want)
             mags = magnitude if isinstance(magnitude, tuple) else (None,) * len(expected)
+            wrong = []
             for k, (g, e, m) in enumerate(zip(got, expected, mags)):
                 name = names[k] if k < len(names) else "item %d" % k
                 if isinstance(e, tuple):
-                    bad = compare(g, e, m, tol, (name,))
+                    bad = compare(g, e, m, tol, (name,), layouts)
                 elif isinstance(e, numpy.ndarray):
-                    bad = compare_array(g, e, m, tol, name)
+                    bad = compare_array(g, e, m, tol, name, layouts.get(name, ()))
                 else:
                     bad = compare_scalar(g, e, abs(e) if m is None else m, tol)
                     bad = bad and (bad[0], name + ": " + bad[1])
-                if bad:
-                    return bad
-            return None
+                wrong += [bad] if bad else []
+            if len(wrong) > 1 and all(kind == "value" for kind, _ in wrong):
+                # every wrong output with its gate block or time step, as the grader lists them
+                return "value", "; ".join(message for _, message in wrong)
+            return wrong[0] if wrong else None
         if isinstance(expected, numpy.ndarray):
-            return compare_array(got, expected, magnitude, tol)
+            return compare_array(got, expected, magnitude, tol, "", layouts.get("", ()))
         return compare_scalar(got, float(expected), abs(expected if magnitude is None else magnitude), tol)
 
     library = tuple(p for p in (os.path.dirname(os.__file__), "site-packages", "dist-packages") if p)
@@ -227,7 +253,8 @@ def _selfcheck(namespace, data):
             expected = decode(case["expected"])
             # no 1e-6 leniency where a known wrong answer is that close (grader.checks.base.lenient_at)
             tol = dict(check, precision=0.0 if case.get("strict") else 1e-6)
-            bad = compare(value, expected, decode(case["magnitude"]), tol, tuple(q["outputs"]))
+            layouts = {k: tuple(v) for k, v in (q.get("layouts") or {}).items()}
+            bad = compare(value, expected, decode(case["magnitude"]), tol, tuple(q["outputs"]), layouts)
             if bad is None:
                 return None  # an input changed in place costs nothing while the values are right
             kind, message = bad

@@ -231,7 +231,7 @@ class _Cold:
         self.ns_init: int | None = None  # pidfd of the PID namespace's init (namespaces layer)
         self.stopped = False
         try:
-            staged = stage(self.top, run_as, walled, protected, sys.executable, mpl_private=False)
+            staged = stage(self.top, run_as, walled, protected, sys.executable)
         except BaseException:
             shutil.rmtree(self.top, ignore_errors=True)
             raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +42,7 @@ class RunAs:
 class Staged:
     """A staged sandbox: ``top`` (removed by the owner), ``workdir`` (outside
     path), the scripts to bind or run, how to start the process, its
-    environment, what it may read, and the inside view of paths."""
+    environment and what it may read."""
     top: str
     workdir: str
     files: dict
@@ -49,7 +50,6 @@ class Staged:
     walled: bool            # under namespaces: paths inside differ from outside
     env: dict
     reads: tuple[str, ...]
-    mpl: str | None         # a pristine matplotlib config folder (inside path), or None
 
     def inside(self, path: str) -> str:
         if not self.walled:
@@ -62,24 +62,21 @@ class Staged:
 
 
 def stage(top: str, run_as: RunAs | None, walled: bool, protected: tuple[str, ...],
-          executable: str, mpl_private: bool) -> Staged:
+          executable: str, template: bool = False) -> Staged:
     """Lay out ``top`` (an empty folder the caller made and will remove).
 
-    Running as the grader's own user outside namespaces, the working directory
-    is ``top`` and the modules are used where they lie. Running as another
-    user, the modules may sit in a folder that user cannot read, so copies go
-    into ``top`` (root-owned, enterable but not writable by the child, so the
-    child cannot swap the copy a restarted child will run) next to ``work/``,
-    the only folder it owns. Under namespaces the same layout is used and
-    bwrap binds the copies and ``work/`` alone.
-
-    ``mpl_private``: the matplotlib folder is copied into ``top`` as a
-    pristine source, readable by the sandbox's user and owned by the grader
-    (the warm template copies it into each child's folder); otherwise a cold
-    child's own copy goes into its working folder.
+    Running as the grader's own user outside namespaces, a cold child's
+    working directory is ``top`` and the modules are used where they lie.
+    Otherwise copies of the modules go into ``top`` (root-owned, enterable but
+    not writable by the child, so the child cannot swap the copy a restarted
+    child will run) next to ``work/``; under namespaces bwrap binds the copies
+    and ``work/`` alone. A cold child owns ``work/``. For the warm template
+    (``template``) ``work/`` stays the grader's (mode 0711): the grader makes
+    each forked child's own folder in it (``child_folder``) and removes it
+    when the child has ended, so no child can leave anything for the next.
     """
     sources = [CHILD_SCRIPT, *CHILD_MODULES]
-    if run_as is None and not walled:
+    if run_as is None and not walled and not template:
         workdir, files, identity = top, {path.name: str(path) for path in sources}, {}
         files["child.py"] = str(CHILD_SCRIPT)
     else:
@@ -92,37 +89,56 @@ def stage(top: str, run_as: RunAs | None, walled: bool, protected: tuple[str, ..
             os.chmod(target, 0o644)
             files[name] = target
         workdir = os.path.join(top, "work")
-        os.mkdir(workdir, 0o700)
+        os.mkdir(workdir, 0o711 if template else 0o700)
         identity = {}
         if run_as is not None:
-            os.chown(workdir, run_as.uid, run_as.gid)
+            if not template:
+                os.chown(workdir, run_as.uid, run_as.gid)
             identity = {"user": run_as.uid, "group": run_as.gid, "extra_groups": []}
-    source = matplotlib_config_dir()
-    mpl_inside = extra = None
-    if source and mpl_private:
-        # The template's pristine copy: read-only for the sandbox's user, and
-        # under namespaces bound as /sandbox/mpl.
-        pristine = os.path.join(top, "mpl")
-        shutil.copytree(source, pristine)
-        for root, _dirs, names in os.walk(pristine):
-            os.chmod(root, 0o755)
-            for name in names:
-                os.chmod(os.path.join(root, name), 0o644)
-        if walled:
-            files["mpl"] = pristine
-            mpl_inside = f"{isolation.SANDBOX_DIR}/mpl"
-        else:
-            mpl_inside = pristine
-    elif source:
-        extra = _own_copy(source, workdir, run_as)
+    extra = None
+    if not template and matplotlib_config_dir():
+        extra = _own_copy(matplotlib_config_dir(), workdir, run_as)
     reads = isolation.readable_paths(executable, protected, (extra,) if extra else ())
-    partial = Staged(top, workdir, files, identity, walled, {}, reads, None)
+    partial = Staged(top, workdir, files, identity, walled, {}, reads)
     work_inside = partial.inside(os.path.realpath(workdir))
     env = {"PATH": os.environ.get("PATH", os.defpath), "HOME": work_inside,
            "TMPDIR": work_inside, "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0", **THREAD_LIMITS}
     if extra:
         env["MPLCONFIGDIR"] = partial.inside(os.path.realpath(extra))
-    return Staged(top, workdir, files, identity, walled, env, reads, mpl_inside)
+    return Staged(top, workdir, files, identity, walled, env, reads)
+
+
+def child_folder(workdir: str, name: str, run_as: RunAs | None) -> tuple[str, str | None]:
+    """A fresh folder ``name`` in the template's ``workdir`` for one forked
+    child, owned by it, with its own copy of the matplotlib font cache.
+    Returns (the folder, its MPLCONFIGDIR or None)."""
+    folder = os.path.join(workdir, name)
+    os.mkdir(folder, 0o700)
+    mpl = None
+    source = matplotlib_config_dir()
+    if source:
+        mpl = os.path.join(folder, ".matplotlib")
+        shutil.copytree(source, mpl)
+    if run_as is not None:
+        for root, dirs, names in os.walk(folder):
+            for path in [root, *(os.path.join(root, n) for n in dirs + names)]:
+                os.chown(path, run_as.uid, run_as.gid)
+    return folder, mpl
+
+
+def remove_folder(folder: str) -> None:
+    """Remove a child's folder, whatever modes it left on its files."""
+    def unlock(func, path, _exc):
+        try:
+            os.chmod(os.path.dirname(path), 0o700)
+            os.chmod(path, 0o700)
+            func(path)
+        except OSError:
+            pass
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(folder, onexc=unlock)
+    else:
+        shutil.rmtree(folder, onerror=unlock)
 
 
 def _own_copy(folder: str, workdir: str, run_as: RunAs | None) -> str:

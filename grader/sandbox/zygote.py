@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass
 
 from . import isolation, pidns
-from .staging import RunAs, stage
+from .staging import RunAs, child_folder, remove_folder, stage
 
 # How long the template may take to answer a kill or report an end before it
 # is given up for dead (and killed with everything in it).
@@ -65,6 +65,8 @@ def can_fork(iso: isolation.Isolation) -> bool:
 
 def _template(iso: isolation.Isolation, run_as: RunAs | None,
               protected: tuple[str, ...]) -> "Template":
+    from .process import SandboxError
+
     key = (sys.executable, iso.layers, iso.bwrap, run_as, tuple(protected))
     template = _templates.pop(key, None)
     if template is None or template.broken:
@@ -72,7 +74,10 @@ def _template(iso: isolation.Isolation, run_as: RunAs | None,
             template.close()
         while len(_templates) >= KEEP:  # the least recently used goes
             _templates.pop(next(iter(_templates))).close()
-        template = Template(iso, run_as, tuple(protected))
+        try:
+            template = Template(iso, run_as, tuple(protected))
+        except TemplateError as exc:
+            raise SandboxError("could not start the sandbox child", exc.message) from None
     _templates[key] = template  # last: the most recently used
     return template
 
@@ -143,7 +148,7 @@ class Template:
         self.top = tempfile.mkdtemp(prefix="lstm-template-")
         try:
             self.staged = stage(self.top, run_as, self.walled, protected, sys.executable,
-                                mpl_private=True)
+                                template=True)
         except BaseException:
             shutil.rmtree(self.top, ignore_errors=True)
             raise
@@ -165,12 +170,13 @@ class Template:
         except OSError as exc:
             self.broken = True
             self._release()
-            raise TemplateError(f"could not start it: {exc}") from None
+            raise TemplateError(str(exc)) from None
         finally:
             theirs.close()
             if info_w >= 0:
                 os.close(info_w)
-        self.sock.send(json.dumps({"mpl": self.staged.mpl, "namespace": self.walled}).encode())
+        self.run_as = run_as
+        self.sock.send(json.dumps({"namespace": self.walled}).encode())
 
     # -- messages from the template ------------------------------------------
 
@@ -256,19 +262,20 @@ class Template:
     def spawn(self, deadline: float) -> "Forked":
         self.ready(deadline)
         self.count += 1
-        folder = f"s{self.count}"
-        inside = f"{self.work_inside}/{folder}"
+        outside, mpl = child_folder(self.work_outside, f"s{self.count}", self.run_as)
+        inside = self.staged.inside(outside)
         env = {"HOME": inside, "TMPDIR": inside}
-        if self.staged.mpl:
-            env["MPLCONFIGDIR"] = f"{inside}/.matplotlib"
+        if mpl:
+            env["MPLCONFIGDIR"] = self.staged.inside(mpl)
         to_child_r, wfd = os.pipe()
         rfd, from_child_w = os.pipe()
         try:
-            message = {"op": "spawn", "id": self.count, "workdir": inside, "env": env}
+            message = {"op": "spawn", "id": self.count, "cwd": inside, "env": env}
             socket.send_fds(self.sock, [json.dumps(message).encode()], [to_child_r, from_child_w])
         except OSError as exc:
             for fd in (rfd, wfd):
                 os.close(fd)
+            remove_folder(outside)
             self.broken = True
             raise TemplateError(f"its socket failed ({exc})") from None
         finally:
@@ -280,13 +287,14 @@ class Template:
         except TemplateError:
             for fd in (rfd, wfd):
                 os.close(fd)
+            remove_folder(outside)
             raise
         pid = reply["spawned"]
         if type(pid) is not int:
             os.close(rfd), os.close(wfd)
             self.broken = True
             raise TemplateError("it sent a malformed reply")
-        return Forked(self, pid, rfd, wfd, inside, self.staged.reads)
+        return Forked(self, pid, rfd, wfd, inside, self.staged.reads, outside)
 
     def kill(self, pid: int) -> None:
         if not self.broken:
@@ -364,6 +372,7 @@ class Forked:
     wfd: int
     work_inside: str
     reads: tuple[str, ...]
+    folder: str              # its working folder, outside: removed once it has ended
     done: bool = False
     closed: bool = False
 
@@ -389,6 +398,7 @@ class Forked:
             self.closed = True
             os.close(self.rfd)
             os.close(self.wfd)
+            remove_folder(self.folder)
 
     def stderr_tail(self) -> str:
         return ""

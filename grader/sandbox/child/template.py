@@ -3,13 +3,13 @@ child per submission on the grader's request.
 
 The grader talks to the template over a Unix socket (one JSON message per
 datagram). ``spawn`` arrives with the two pipe ends of a new child attached
-(SCM_RIGHTS); the template makes the child's own working folder, forks, and
+(SCM_RIGHTS) and the folder the grader made for it; the template forks, and
 the child closes everything of the template's before it reads its first
 frame, then runs main.serve exactly as a cold child would (its limits and
-walls are raised after the fork, per submission). ``kill`` ends a child. When
-a child ends, the template reaps it, removes its folder, ends any process it
-left behind (in the sandbox's own PID namespace), empties the private /tmp,
-and reports how it ended and its peak memory.
+walls are raised after the fork, per submission). ``kill`` ends a child.
+When a child ends, the template reaps it, ends any process it left behind
+(in the sandbox's own PID namespace), empties the private /tmp, and reports
+how it ended and its peak memory; the grader then removes its folder.
 
 No state passes from one submission to the next: each child is a fork of a
 template that never runs student code, its files go with it, and the
@@ -101,7 +101,7 @@ def _empty(folder):
 class Template:
     def __init__(self, sock, cfg, run_child):
         self.sock, self.cfg, self.run_child = sock, cfg, run_child
-        self.live = {}   # pidfd -> (pid, folder)
+        self.live = {}   # pidfd -> pid
         self.poller = select.poll()
         self.poller.register(sock.fileno(), select.POLLIN)
 
@@ -125,26 +125,21 @@ class Template:
         if msg["op"] == "spawn" and len(fds) == 2:
             self.spawn(msg, fds)
         elif msg["op"] == "kill":
-            for pid, _folder in self.live.values():
-                if pid == msg["pid"]:
-                    os.kill(pid, signal.SIGKILL)
+            if msg["pid"] in self.live.values():
+                os.kill(msg["pid"], signal.SIGKILL)
         else:
             for fd in fds:
                 os.close(fd)
         return True
 
     def spawn(self, msg, fds):
-        folder = msg["workdir"]
-        os.mkdir(folder, 0o700)
-        if self.cfg.get("mpl"):
-            shutil.copytree(self.cfg["mpl"], msg["env"]["MPLCONFIGDIR"])
         pid = os.fork()
         if pid == 0:
-            self.become_child(folder, msg["env"], fds)
+            self.become_child(msg["cwd"], msg["env"], fds)
         for fd in fds:
             os.close(fd)
         pidfd = os.pidfd_open(pid)
-        self.live[pidfd] = (pid, folder)
+        self.live[pidfd] = pid
         self.poller.register(pidfd, select.POLLIN)
         _send(self.sock, {"spawned": pid, "id": msg["id"]})
 
@@ -171,14 +166,13 @@ class Template:
             os._exit(code)
 
     def reap(self, pidfd):
-        pid, folder = self.live.pop(pidfd)
+        pid = self.live.pop(pidfd)
         self.poller.unregister(pidfd)
         os.close(pidfd)
         _, status, usage = os.wait4(pid, 0)
-        _remove(folder)
         strays = 0
         if self.cfg.get("namespace"):
-            strays = _sweep({1, os.getpid(), *(p for p, _ in self.live.values())})
+            strays = _sweep({1, os.getpid(), *self.live.values()})
             if not self.live:
                 _empty("/tmp")
                 _empty("/dev/shm")
@@ -186,7 +180,7 @@ class Template:
                           "strays": strays})
 
     def close(self):
-        for pid, _folder in self.live.values():
+        for pid in self.live.values():
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:

@@ -58,6 +58,9 @@ def test_committed_notebook_embeds_exactly_the_graders_public_numeric_cases(pack
                   and s.check in ("numeric", "stability")]
         checks = data[q.id]["checks"]
         assert [c["label"] for c in checks] == [s.label for s in public]
+        # the axis roles by which check() names a wrong gate block or time step, as the grader does
+        layouts = problem_for(assignment, q).layouts
+        assert data[q.id]["layouts"] == {name: list(roles) for name, roles in layouts.items()}
         # the notebook's own seeds: the same kind of cases as the graded ones, never those
         ctx = CheckContext(assignment, q, problem_for(assignment, q), box=None, purpose="public")
         graded = CheckContext(assignment, q, problem_for(assignment, q), box=None)
@@ -84,6 +87,15 @@ def test_lstm_scalar_embeds_ten_ordinary_cases_per_expression_question_and_none_
     assert [len(c["cases"]) for c in data["q13"]["checks"]] == [6] and data["q13"]["hidden"] == 3
     assert data["q15"] == {"id": "q15", "title": "Why the gradient neither explodes nor vanishes when f ≈ 1 "
                                                  "and i ≈ 0", "function": "", "manual": True}
+
+
+def test_lstm_packed_embeds_the_gate_and_time_axes_of_its_array_answers():
+    data = {q["id"]: q for q in embedded(PACKS[[p.name for p in PACKS].index("lstm_packed")])["questions"]}
+    assert data["q1"]["layouts"] == {}
+    assert data["q2"]["layouts"] == {"dWx": [None, "gates:ifog"], "dWh": [None, "gates:ifog"], "db": ["gates:ifog"]}
+    assert data["q3"]["layouts"] == {"": [None, "time", None]}
+    assert data["q4"]["layouts"] == {"dx": [None, "time", None], "dWx": [None, "gates:ifog"],
+                                     "dWh": [None, "gates:ifog"], "db": ["gates:ifog"]}
 
 
 def test_encode_tags_every_non_json_type_and_keeps_floats_exact():

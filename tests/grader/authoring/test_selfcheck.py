@@ -3,6 +3,7 @@ namespace, against the solution, real wrong submissions and broken answers."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import dis
 import io
 import sys
@@ -13,10 +14,12 @@ import numpy as np
 import pytest
 
 from grader.authoring import pack_dirs, public_tests
-from grader.authoring.publictests import encode, pack
+from grader.authoring.publictests import check_cases, encode, is_public, pack, runs_in_notebook
 from grader.authoring.selfcheck import _selfcheck
-from grader.assignment import load_assignment
+from grader.assignment import ASSIGNMENTS_DIR, load_assignment
+from grader.checks.base import lenient_at, tolerance
 from grader.compare import PRECISION, Tolerance, compare
+from grader.problems import problem_for
 from grader.sandbox import wire
 
 PACKS = pack_dirs()
@@ -245,6 +248,61 @@ def test_array_and_tuple_verdicts_match_the_grader_naming_the_output_that_is_wro
     # within the precision band, and axes of size 1 only: graded as right, as by the grader
     assert [p[1] is None for p in pairs][-3:] == [True, True, False]
     assert_same(pairs)
+
+
+# --- where a wrong array is wrong, in the grader's words -----------------------------
+
+PACKED = ASSIGNMENTS_DIR / "lstm_packed"
+
+
+def graders_lines(namespace: dict, question_id: str) -> list[str]:
+    """The test lines check(question_id) prints, written from the grader's side: the
+    pack's public cases built by the grader's own check classes, the student's driver
+    called from the notebook's namespace, its value sent through the sandbox's wire
+    format, and grader.compare.compare given the task's own layouts (not the ones
+    embedded in the notebook, so layouts that fail to travel are caught)."""
+    assignment = load_assignment(PACKED)
+    question = assignment.question(question_id)
+    problem = problem_for(assignment, question)
+    outputs = tuple(question.option("outputs", ()))
+    lines = []
+    for spec in question.checks:
+        if not (is_public(spec) and runs_in_notebook(spec)):
+            continue
+        tol = tolerance(spec)
+        cases = check_cases(assignment, question, spec)
+        for k, case in enumerate(cases, 1):
+            value = wire.decode(wire.encode(namespace[question.function](*copy.deepcopy(case.args))))
+            bad = compare(value, case.expected, case.magnitude, tol, outputs, layouts=problem.layouts,
+                          precision=PRECISION if lenient_at(case, tol) else 0.0)
+            head = f"{spec.label} test {k}/{len(cases)}"
+            lines.append(f"  ok    {head}" if bad is None else f"  FAIL  {head}: {bad.message} [{case.label}]")
+    return lines
+
+
+@pytest.mark.parametrize("example, question, first", [
+    # the backward stacks the gate gradients as i, f, g, o: the o and g blocks of every weight are wrong
+    ("gate_order_in_backward.ipynb", "q2",
+     "  FAIL  numeric (ordinary) test 1/4: dx: returned wrong values; dprev_h: returned wrong values; "
+     "dWx: returned wrong values (in the o, g gate blocks only); dWh: returned wrong values (in the o, g gate "
+     "blocks only); db: returned wrong values (in the o, g gate blocks only) [N = 2, D = 3, H = 4]"),
+    # tanh'(next_c) as 1 - tanh(next_c) spoils dc, hence every gate but o
+    ("tanh_prime_as_one_minus_tanh.ipynb", "q2",
+     "  FAIL  numeric (ordinary) test 1/4: dx: returned wrong values; dprev_h: returned wrong values; "
+     "dprev_c: returned wrong values; dWx: returned wrong values (in the i, f, g gate blocks only); "
+     "dWh: returned wrong values (in the i, f, g gate blocks only); db: returned wrong values (in the i, f, g "
+     "gate blocks only) [N = 2, D = 3, H = 4]"),
+    # dprev_c not carried back: dx is right at the last step only, wrong from step 1
+    ("no_cell_carry.ipynb", "q4",
+     "  FAIL  numeric (ordinary) test 1/3: dx: returned wrong values (first at time step 1 of 4); "
+     "dh0: returned wrong values; dWx: returned wrong values; dWh: returned wrong values; "
+     "db: returned wrong values [T = 4, N = 3, D = 5, H = 2]"),
+], ids=["gate-order", "tanh-prime", "no-cell-carry"])
+def test_check_names_the_wrong_gate_block_or_time_step_exactly_as_the_grader_does(kit, example, question, first):
+    sc = kit.SelfCheck(kit.setup_cell(PACKED), kit.submission_answers(PACKED / "examples" / example))
+    printed = [line for line in sc.printed("check", question).splitlines() if line.startswith(("  ok", "  FAIL"))]
+    assert printed[0] == first
+    assert printed == graders_lines(sc.ns, question)
 
 
 def custom(namespace: dict, hidden: int = 0, elsewhere=(), functions=("driver",)) -> tuple:

@@ -1,10 +1,11 @@
 """Gradescope without Gradescope: the built zip unpacked into a temporary folder
 standing in for /autograder, run_autograder run on it as Gradescope would.
 
-Gradescope's setup.sh is not run (it needs apt, pip and the network); what it
-leaves behind is stood in for: an interpreter the sandbox user can execute
-(the project's venv lives under /root, which other users cannot enter) and a
-throwaway sandbox user, created here and deleted afterwards.
+Gradescope's setup.sh is not run here (it needs apt, pip and the network; only
+test_trying_it_by_hand.py runs it, offline); what it leaves behind is stood in
+for: an interpreter the sandbox user can execute (the project's venv lives under
+/root, which other users cannot enter) and a throwaway sandbox user, created
+here and deleted afterwards.
 """
 from __future__ import annotations
 
@@ -42,6 +43,25 @@ def _world_dir(prefix: str) -> Path:
     path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     path.chmod(0o755)
     return path
+
+
+def as_user(user: str | None, argv: list[str]) -> list[str]:
+    """``argv`` to run as ``user`` (needs root), or as this user when ``user`` is None."""
+    if user is None:
+        return list(argv)
+    return ["setpriv", "--reuid", user, "--regid", user, "--clear-groups", *argv]
+
+
+def linked_venv(python: str, dest: Path) -> Path:
+    """A venv at ``dest`` of ``python``'s base interpreter, seeing this process's
+    packages through a .pth (binary wheels are per minor version, so ``python``
+    must be of this one). Returns its interpreter."""
+    subprocess.run([python, "-m", "venv", "--without-pip", str(dest)], check=True)
+    venv_python = dest / "bin" / "python"
+    site = subprocess.run([str(venv_python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    Path(site, "project.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return venv_python
 
 
 def _add_user() -> str:
@@ -90,13 +110,9 @@ def sandbox_python(sandbox_user):
         pytest.skip(f"no world-executable python{version} for the sandbox user")
     top = _world_dir("lstmgs-venv-")
     try:
-        subprocess.run([str(base), "-m", "venv", "--without-pip", str(top / "venv")], check=True)
-        python = top / "venv" / "bin" / "python"
-        site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        Path(site, "project.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-        probe = subprocess.run(["setpriv", "--reuid", sandbox_user, "--regid", sandbox_user, "--clear-groups",
-                                str(python), "-I", "-c", "import numpy, sympy"], capture_output=True, text=True)
+        python = linked_venv(str(base), top / "venv")
+        probe = subprocess.run(as_user(sandbox_user, [str(python), "-I", "-c", "import numpy, sympy"]),
+                               capture_output=True, text=True)
         if probe.returncode != 0:
             pytest.skip(f"the sandbox user cannot run {python}: {probe.stderr[-300:]}")
         yield str(python)

@@ -15,7 +15,7 @@ import pytest
 from grader.gradescope.layout import Paths
 from grader.gradescope.privileges import (Identity, PrivilegeError, processes_of, reap, sandbox_identity,
                                           secure)
-from grader.sandbox import Limits, Sandbox
+from grader.sandbox import Limits, Sandbox, zygote
 from grader.sandbox.staging import RunAs
 from grader.source import CodeCell
 
@@ -27,13 +27,15 @@ PROBE = '''
 import os, stat
 
 def probe():
-    here = os.getcwd()
-    top = os.path.dirname(here)
+    here = top = os.getcwd()
+    while not os.path.exists(os.path.join(top, "child.py")):  # work/ (cold) or work/s<N> (forked)
+        top = os.path.dirname(top)
     script = os.path.join(top, "child.py")
-    return {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "top": top,
+    return {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "top": top, "cwd": here,
             "top_mode": oct(stat.S_IMODE(os.stat(top).st_mode)), "top_owner": os.stat(top).st_uid,
             "owns_cwd": os.stat(here).st_uid == os.getuid(),
             "script_writable": os.access(script, os.W_OK), "top_writable": os.access(top, os.W_OK),
+            "above_writable": os.access(os.path.dirname(here), os.W_OK),
             "oom_score_adj": open("/proc/self/oom_score_adj").read().strip()}
 '''
 
@@ -44,7 +46,8 @@ def as_user(sandbox_user, sandbox_python, monkeypatch):
     that user can execute (this venv's lives under /root)."""
     monkeypatch.setattr(sys, "executable", sandbox_python)
     entry = pwd.getpwnam(sandbox_user)
-    return RunAs(entry.pw_uid, entry.pw_gid)
+    yield RunAs(entry.pw_uid, entry.pw_gid)
+    zygote.shutdown()  # its templates run as that user, and other tests count its processes
 
 
 @root_only
@@ -55,11 +58,13 @@ def test_the_child_runs_as_the_given_user_with_no_groups_in_a_folder_it_owns_and
     with Sandbox([CodeCell(1, PROBE)], limits=limits) as box:
         result = box.call("probe")
     assert result.status == "ok", result.message
-    top = Path(result.value.pop("top"))
+    top, cwd = Path(result.value.pop("top")), Path(result.value.pop("cwd"))
     assert result.value == {"uid": as_user.uid, "gid": as_user.gid, "groups": [], "top_mode": "0o711",
                             "top_owner": 0, "owns_cwd": True, "script_writable": False,
-                            "top_writable": False, "oom_score_adj": "1000"}
-    assert not top.exists()  # closing removed the copy of child.py with the working folder
+                            "top_writable": False, "above_writable": False, "oom_score_adj": "1000"}
+    assert not cwd.exists()  # closing removed the child's working folder
+    zygote.shutdown()
+    assert not top.exists()  # and ending the template removed its copy of child.py
 
 
 @root_only
@@ -70,7 +75,7 @@ def test_inside_the_namespaces_the_user_sees_only_its_own_read_only_sandbox_fold
     assert result.status == "ok", result.message
     seen = result.value
     assert (seen["uid"], seen["gid"], seen["groups"], seen["top"]) == (as_user.uid, as_user.gid, [], "/sandbox")
-    assert seen["owns_cwd"] and not seen["script_writable"] and not seen["top_writable"]
+    assert seen["owns_cwd"] and not seen["script_writable"] and not seen["top_writable"] and not seen["above_writable"]
     assert seen["oom_score_adj"] == "1000"
 
 
