@@ -187,12 +187,33 @@ def _export_entry(root: Path, folder: Path, notebook: str) -> Entry:
 
 # -- grading -------------------------------------------------------------------
 
+# The assignment a pool worker grades, loaded once by _start_worker.
+_worker: dict[str, Assignment] = {}
+
+
+def _start_worker(assignment_path: str, limits) -> None:
+    """A pool worker loads the assignment once and starts its sandbox template,
+    whose imports overlap the assignment's derivations."""
+    from .prestart import warm_up
+    from .sandbox import Limits, SandboxError
+
+    try:
+        warm_up(Path(assignment_path), limits or Limits(), wait=False)
+    except SandboxError:
+        pass  # grading the first file reports it
+    try:
+        _worker[assignment_path] = load_assignment(assignment_path)
+    except Exception:  # noqa: BLE001 - an initializer that raises breaks the whole pool
+        pass           # _grade_one loads it again and reports what is wrong
+
+
 def _grade_one(args: tuple) -> Report:
     """(assignment folder, submission path[, limits]): plain strings unless limits are set."""
     from .grading import grade   # here, not at the top: `lstm-grader --help` must not pay for SymPy
 
     assignment_path, submission, *limits = args
-    return grade(load_assignment(assignment_path), submission, *limits)
+    assignment = _worker.get(assignment_path) or load_assignment(assignment_path)
+    return grade(assignment, submission, *limits)
 
 
 def not_graded(assignment: Assignment, submission: str, reason: str, grader_error: bool = False) -> Report:
@@ -264,7 +285,9 @@ def _pool_round(work, indices, jobs, assignment, finish) -> list[int]:
     # process that may hold locks or child pipes.
     context = multiprocessing.get_context("forkserver")
     lost = []
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    start = work[0][0], (work[0][2] if len(work[0]) > 2 else None)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
+                             initargs=start) as pool:
         futures: dict[Future, int] = {pool.submit(_grade_one, work[k]): k for k in indices}
         for future in as_completed(futures):
             k = futures[future]

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from . import textsafe
-from .assignment import ASSIGNMENTS_DIR, Assignment, AssignmentError, known_assignments, load_assignment
+from .assignment import ASSIGNMENTS_DIR, Assignment, AssignmentError, find_assignment, known_assignments, load_assignment
 from .batch import FORMATS, Survey, grade_many, not_graded, progress_bar, survey, write_gradebook
 from .classreport import document, load_reports, summary_table, write_class_report
 from .feedback import write_feedback
@@ -89,6 +89,9 @@ def _grade_survey(assignment: Assignment, found: Survey, jobs: int, progress, li
 
 
 def _grade(args) -> int:
+    limits, walls = _isolation(args.unsafe_no_isolation)
+    if args.jobs <= 1 or (len(args.submissions) == 1 and Path(args.submissions[0]).is_file()):
+        _start_sandbox(args.assignment, limits)  # graded here, not in a pool of workers
     assignment = _assignment(args.assignment)
     found = survey(args.submissions, assignment.notebook)
     if found.missing:
@@ -101,7 +104,6 @@ def _grade(args) -> int:
     if args.format != "csv" and not csv_path:
         raise _Usage(f"--format {args.format} needs --csv FILE when the submissions are not one folder")
     roster = read_roster(args.roster) if args.roster else None
-    limits, walls = _isolation(args.unsafe_no_isolation)
     many = len(found.entries) > 1
     progress = progress_bar() if many and not args.quiet and sys.stderr.isatty() else None
     reports = _grade_survey(assignment, found, args.jobs, progress, limits)
@@ -132,6 +134,17 @@ def _grade(args) -> int:
         written = write_feedback(reports, args.feedback, identities, assignment.title, args.show_hidden)
         out(f"feedback written to {args.feedback} ({len(written)} files)")
     return 0
+
+
+def _start_sandbox(name: str, limits) -> None:
+    """The sandbox's template starts importing now, while this process loads the assignment."""
+    from .prestart import warm_up
+    from .sandbox import Limits, SandboxError
+
+    try:
+        warm_up(find_assignment(name).parent, limits or Limits(), wait=False)
+    except (AssignmentError, SandboxError):
+        pass  # loading the assignment, or grading, says what is wrong
 
 
 def _isolation(unsafe: bool):

@@ -15,12 +15,12 @@ from .assignment import Assignment, Question, known_assignments, load_assignment
 from .checks import CHECKS, CheckContext, Verdict
 from .notebook import load_submission
 from .pipeline import Step
+from .prestart import protected_paths
 from .problems import problem_for
 from .report import QuestionResult, Report, TestResult
 from .sandbox import Limits, Sandbox, SandboxError, Setup
 from .source import Submission, SubmissionError
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 NOT_SCORED = ("not run: the answer is not yet right at ordinary inputs, and the robustness of a formula is "
               "only scored once it is right (see the checks above)")
 NO_CREDIT = "no credit: this check passed, but the question's other checks at ordinary inputs did not"
@@ -87,10 +87,8 @@ class RunCells(Step):
         if read.submission is None:
             return Executed(read, None, None)
         job = read.job
-        protected = [job.assignment.root.parent, PACKAGE_ROOT / "grader", PACKAGE_ROOT / "reference",
-                     PACKAGE_ROOT / "tests"]
-        box = Sandbox(read.submission.cells, limits=job.limits, protected=protected,
-                      preamble=job.assignment.preamble)
+        box = Sandbox(read.submission.cells, limits=job.limits,
+                      protected=protected_paths(job.assignment.root), preamble=job.assignment.preamble)
         try:
             return Executed(read, box.setup(), box)
         except SandboxError as exc:

@@ -192,7 +192,7 @@ def self_check(paths: Paths) -> int:
     no extra groups, and the kernel (not the audit hook: nothing is marked
     protected here) keeps it out of the source folder."""
     from ..sandbox import Limits, Sandbox, SandboxError
-    from ..sandbox.process import RunAs
+    from ..sandbox import RunAs
     from ..source import CodeCell
 
     manifest = Manifest.load(paths.source / "gradescope.json")

@@ -17,13 +17,14 @@ from pathlib import Path
 
 from ..assignment import load_assignment
 from ..grading import grade
-from ..sandbox import Limits
-from ..sandbox.process import RunAs
+from ..prestart import warm_up
+from ..sandbox import Limits, RunAs, shutdown
 
 
 def peak_rss() -> dict:
     """Peak resident memory in MB: this process, and the largest of its children:
-    the sandbox children (reaped with wait4, so RUSAGE_CHILDREN covers them) and,
+    the sandbox's template and the children it forked (each reaped with wait4,
+    so RUSAGE_CHILDREN covers them once the template has ended) and,
     only if setup.sh did not build it, the one-off matplotlib cache build."""
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -40,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     run_as = RunAs(*map(int, args.run_as.split(":"))) if args.run_as else None
     limits = Limits(memory_bytes=args.memory_mb << 20, run_as=run_as)
+    warm_up(Path(args.assignment), limits, wait=False)  # its imports overlap the assignment's
     report = grade(load_assignment(args.assignment), args.submission, limits)
+    shutdown()  # the template and its children reaped: their peak memory is in RUSAGE_CHILDREN
     out = Path(args.out)
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps({"report": report.to_dict(), "usage": peak_rss()}), encoding="utf-8")

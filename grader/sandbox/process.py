@@ -90,11 +90,15 @@ class _Child:
         return iso
 
     @classmethod
-    def prepare(cls, limits: Limits, protected: tuple[str, ...]) -> None:
-        """What children under ``limits`` will share (the warm template), made now."""
+    def prepare(cls, limits: Limits, protected: tuple[str, ...], wait: bool = True) -> None:
+        """What children under ``limits`` will share (the warm template), made
+        now; without ``wait``, only started."""
         iso = cls.isolation_for(limits)
         if limits.warm and zygote.can_fork(iso):
-            zygote.prepare(iso, limits.run_as, protected)
+            if wait:
+                zygote.prepare(iso, limits.run_as, protected)
+            else:
+                zygote.start(iso, limits.run_as, protected)
 
     def __init__(self, limits: Limits, protected: tuple[str, ...], deadline: float):
         self.limits = limits

@@ -171,11 +171,12 @@ class Sandbox:
 
     # -- setup ---------------------------------------------------------------
 
-    def prepare(self) -> None:
-        """Start what this sandbox's children share (the warm template) and
-        wait for it: the grader's cost, paid once per process and never
-        charged to a submission. setup() calls it; call it earlier to overlap."""
-        _Child.prepare(self.limits, self._protected)
+    def prepare(self, wait: bool = True) -> None:
+        """Start what this sandbox's children share (the warm template) and,
+        with ``wait``, wait for it: the grader's cost, paid once per process and
+        never charged to a submission. setup() calls it; call it earlier (with
+        ``wait=False``) to overlap the template's imports with other work."""
+        _Child.prepare(self.limits, self._protected, wait)
 
     def setup(self) -> Setup:
         """Start the child and run the preamble and cells (once; cached)."""

@@ -82,6 +82,18 @@ def _template(iso: isolation.Isolation, run_as: RunAs | None,
     return template
 
 
+def start(iso: isolation.Isolation, run_as: RunAs | None, protected: tuple[str, ...]) -> None:
+    """Start the template for this set-up without waiting for its imports, so
+    that they overlap the grader's own start-up. A failure here is left for
+    ``prepare`` or ``spawn`` to report."""
+    from .process import SandboxError
+
+    try:
+        _template(iso, run_as, protected)
+    except SandboxError:
+        pass
+
+
 def prepare(iso: isolation.Isolation, run_as: RunAs | None, protected: tuple[str, ...],
             seconds: float | None = None) -> None:
     """Start the template for this set-up and wait until it is ready: its

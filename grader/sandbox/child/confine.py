@@ -79,8 +79,17 @@ def landlock_abi():
     return max(int(version), 0)
 
 
+_SECCOMP = []
+
+
 def libseccomp():
-    """libseccomp loaded through ctypes, or None."""
+    """libseccomp loaded through ctypes (once per process), or None."""
+    if not _SECCOMP:
+        _SECCOMP.append(_load_libseccomp())
+    return _SECCOMP[0]
+
+
+def _load_libseccomp():
     # The soname first: find_library runs ldconfig in a subprocess.
     for name in ("libseccomp.so.2", ctypes.util.find_library("seccomp")):
         try:

@@ -16,6 +16,7 @@ template that never runs student code, its files go with it, and the
 template is not dumpable, so no child can read or trace it. Loaded by path
 by main.py.
 """
+import gc
 import json
 import os
 import select
@@ -36,11 +37,23 @@ def _send(sock, payload):
 
 
 def _warm():
-    """What every child would otherwise import for itself."""
+    """What every child would otherwise import (and SymPy build) for itself."""
     import inspect  # noqa: F401 - session.functions
-    codec.sympy_kit()
     import numpy as np
-    np.errstate(over="warn")  # noqa: B018 - first use builds numpy's error-state machinery
+    with np.errstate(over="warn"):
+        np.exp(np.ones(2))
+    kit = codec.sympy_kit()
+    import sympy as sp
+    a = sp.Symbol("a", real=True)
+    # The expressions students return are built from these: their first use
+    # fills SymPy's caches and assumption tables, once, here.
+    expr = sp.exp(-a) / (1 + sp.exp(-a)) * sp.tanh(a) ** 2 - sp.log(1 + a) + sp.Rational(1, 2) * a
+    codec.Encoder({"value_bytes": 1 << 20, "nesting": 8, "expr_nodes": 1000, "expr_depth": 50},
+                  lambda: kit).encode(expr)
+    confine.libseccomp()
+    # Objects that exist now are never collected in a child: without this, a
+    # child's first full collection would touch (and copy) every page of them.
+    gc.freeze()
 
 
 def _remove(path):

@@ -2,6 +2,7 @@
 the grader's errors, the CPU backstop works, and the costs stay small."""
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -128,3 +129,24 @@ def test_an_argument_changed_in_place_is_reported_by_position(make_sandbox):
     """)
     result = box.call("scribble", [np.ones(3), np.zeros(2)])
     assert (result.status, result.value, result.mutated) == ("ok", 3.0, (1,))
+
+
+OOM_KILLED = """
+import os, signal
+import numpy as np
+def hog():
+    big = np.ones(40_000_000)   # 320 MB, every page touched
+    os.kill(os.getpid(), signal.SIGKILL)   # what the kernel's out-of-memory killer does
+"""
+
+
+def test_a_forked_child_killed_by_the_kernel_after_using_much_memory_is_reported_as_memory(
+        make_sandbox):
+    """The template reaps the child itself, so its peak memory is known even
+    under namespaces (where a cold child's status passes through bwrap)."""
+    box = make_sandbox(OOM_KILLED, limits=Limits(memory_bytes=512 << 20, call_timeout=10.0))
+    result = box.call("hog")
+    assert result.status == "memory", result
+    used = int(re.fullmatch(r"was killed \(SIGKILL\) after using (\d+) MB of memory",
+                            result.message).group(1))
+    assert 320 <= used < 512
