@@ -155,6 +155,7 @@ class Template:
         self.was_ready = False
         self.count = 0
         self.exits: dict[int, dict] = {}
+        self.live: set[str] = set()   # the folders of children not yet released
         self.ns_init: int | None = None
         self.owned = True
         self.top = tempfile.mkdtemp(prefix="lstm-template-")
@@ -275,6 +276,7 @@ class Template:
         self.ready(deadline)
         self.count += 1
         outside, mpl = child_folder(self.work_outside, f"s{self.count}", self.run_as)
+        self.live.add(outside)
         inside = self.staged.inside(outside)
         env = {"HOME": inside, "TMPDIR": inside}
         if mpl:
@@ -287,7 +289,7 @@ class Template:
         except OSError as exc:
             for fd in (rfd, wfd):
                 os.close(fd)
-            remove_folder(outside)
+            self.release(outside)
             self.broken = True
             raise TemplateError(f"its socket failed ({exc})") from None
         finally:
@@ -299,7 +301,7 @@ class Template:
         except TemplateError:
             for fd in (rfd, wfd):
                 os.close(fd)
-            remove_folder(outside)
+            self.release(outside)
             raise
         pid = reply["spawned"]
         if type(pid) is not int:
@@ -330,6 +332,27 @@ class Template:
             if self.broken:
                 self.close()
         return self.exits.pop(pid, None)
+
+    def release(self, folder: str) -> None:
+        """Remove an ended child's folder, and anything else in ``work/`` that
+        is no live child's own (where the kernel lets a child write there: a
+        child that is the owner of ``work/`` itself, as root without a uid)."""
+        self.live.discard(folder)
+        remove_folder(folder)
+        try:
+            names = os.listdir(self.work_outside)
+        except OSError:
+            return
+        for name in names:
+            path = os.path.join(self.work_outside, name)
+            if path not in self.live:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    remove_folder(path)
+                else:
+                    try:
+                        os.unlink(path)
+                    except OSError:
+                        pass
 
     # -- the end -----------------------------------------------------------------
 
@@ -410,7 +433,7 @@ class Forked:
             self.closed = True
             os.close(self.rfd)
             os.close(self.wfd)
-            remove_folder(self.folder)
+            self.template.release(self.folder)
 
     def stderr_tail(self) -> str:
         return ""
