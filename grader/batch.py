@@ -194,9 +194,13 @@ _worker: dict[str, Assignment] = {}
 def _start_worker(assignment_path: str, limits) -> None:
     """A pool worker loads the assignment once and starts its sandbox template,
     whose imports overlap the assignment's derivations."""
-    from .prestart import warm_up
-    from .sandbox import Limits, SandboxError
+    from multiprocessing.util import Finalize
 
+    from .prestart import warm_up
+    from .sandbox import Limits, SandboxError, shutdown
+
+    # A pool worker ends with os._exit, past atexit: this ends its template.
+    Finalize(None, shutdown, exitpriority=10)
     try:
         warm_up(Path(assignment_path), limits or Limits(), wait=False)
     except SandboxError:

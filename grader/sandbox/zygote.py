@@ -22,6 +22,7 @@ child it was serving is reported as crashed.
 from __future__ import annotations
 
 import atexit
+import glob
 import json
 import os
 import select
@@ -42,6 +43,7 @@ from .staging import RunAs, child_folder, remove_folder, stage
 ANSWER_SECONDS = 5.0
 # How long a template may take to start (its imports), on a slow, busy machine.
 START_SECONDS = 120.0
+PREFIX = "lstm-template-"
 # Templates kept per grader process: one per set-up (isolation layers, user,
 # protected folders), and a grader uses one or two.
 KEEP = 2
@@ -145,6 +147,23 @@ atexit.register(shutdown)
 os.register_at_fork(after_in_child=_forget_after_fork)
 
 
+def _remove_stale() -> None:
+    """Remove the folders of templates whose grader died without ending them
+    (SIGKILLed, say): the kernel ended the templates themselves
+    (PR_SET_PDEATHSIG, bwrap's --die-with-parent), but not their folders."""
+    for top in glob.glob(os.path.join(tempfile.gettempdir(), PREFIX + "*")):
+        try:
+            with open(os.path.join(top, "owner"), encoding="ascii") as fh:
+                owner = int(fh.read())
+            if os.stat(top).st_uid != os.geteuid():
+                continue
+            os.kill(owner, 0)
+        except ProcessLookupError:
+            remove_folder(top)
+        except (OSError, ValueError):
+            continue
+
+
 class Template:
     """The grader's side of one template process."""
 
@@ -158,7 +177,10 @@ class Template:
         self.live: set[str] = set()   # the folders of children not yet released
         self.ns_init: int | None = None
         self.owned = True
-        self.top = tempfile.mkdtemp(prefix="lstm-template-")
+        _remove_stale()
+        self.top = tempfile.mkdtemp(prefix=PREFIX)
+        with open(os.path.join(self.top, "owner"), "w", encoding="ascii") as fh:
+            fh.write(str(os.getpid()))
         try:
             self.staged = stage(self.top, run_as, self.walled, protected, sys.executable,
                                 template=True)
