@@ -63,8 +63,15 @@ report-check: $(STAMP)
 
 # Every attack of tests/fixtures/hostile/ graded with each isolation layer alone
 # and with all of them: a table of attack, layers that stop it, score, verdict.
+# Then a second table: the whole corpus graded outside the test process, by the
+# CLI as an unprivileged user and by run_autograder in the Gradescope stand-in
+# (`make test` runs the stand-in on one attack per class only). Fails if either does.
 security: $(STAMP)
-	$(PY) -m grader.sandbox.security_table
+	@status=0; \
+	$(PY) -m grader.sandbox.security_table || status=1; \
+	LSTM_HOSTILE_FULL=1 $(PY) -m pytest -q -p no:cacheprovider tests/grader/test_hostile_batch.py \
+		tests/grader/gradescope/test_hostile_corpus.py || status=1; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .cache dist build *.egg-info

@@ -8,6 +8,11 @@ An attack is *held* by a configuration when its report keeps the expected
 score (its ``# score:`` header), leaks nothing into the report and leaves no
 file, killed process or survivor behind. Exit status 1 if any attack is not
 held with every layer up.
+
+`make security` then prints a second table, from the tests that grade the
+corpus outside the test process (tests/grader/test_hostile_batch.py, the CLI
+as an unprivileged user; tests/grader/gradescope/test_hostile_corpus.py, the
+Gradescope stand-in, every attack with LSTM_HOSTILE_FULL=1).
 """
 from __future__ import annotations
 
@@ -73,7 +78,7 @@ def _held(name: str, limits: Limits, assignment) -> tuple[bool, float]:
     finally:
         for p in (ROOT / "grader").glob(f"pwned_{token}*"):
             p.unlink()
-        shutil.rmtree(f"/tmp/lstm-pwned-{token}", ignore_errors=True)
+        Path(f"/tmp/lstm-pwned-{token}").unlink(missing_ok=True)   # a file: rmtree would leave it
         victim.kill()
         victim.wait()
         shutil.rmtree(top, ignore_errors=True)

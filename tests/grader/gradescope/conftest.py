@@ -2,22 +2,17 @@
 standing in for /autograder, run_autograder run on it as Gradescope would.
 
 Gradescope's setup.sh is not run here (it needs apt, pip and the network; only
-test_trying_it_by_hand.py runs it, offline); what it leaves behind is stood in
-for: an interpreter the sandbox user can execute (the project's venv lives under
-/root, which other users cannot enter) and a throwaway sandbox user, created
-here and deleted afterwards.
+test_trying_it_by_hand.py runs it, offline); what it leaves behind is stood in for: an interpreter the sandbox user can execute
+and throwaway sandbox users (the fixtures sandbox_users, sandbox_user and
+sandbox_python of tests/grader/conftest.py, shared with the tests that run the
+grader itself as an unprivileged user).
 """
 from __future__ import annotations
 
 import json
 import os
-import pwd
 import shutil
 import subprocess
-import sys
-import sysconfig
-import tempfile
-import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,98 +21,16 @@ import jsonschema
 import pytest
 
 from grader.gradescope import build
-from grader.gradescope.privileges import processes_of, reap
+
+from ..conftest import IS_ROOT, as_user, leftovers, linked_venv, world_dir  # noqa: F401 - for the tests here
 
 HERE = Path(__file__).parent
 SCHEMA = json.loads((HERE / "results.schema.json").read_text(encoding="utf-8"))
-IS_ROOT = os.geteuid() == 0
 
 
 def schema_errors(doc: dict) -> list[str]:
     validator = jsonschema.Draft202012Validator(SCHEMA)
     return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(doc)]
-
-
-def _world_dir(prefix: str) -> Path:
-    """A folder under /tmp every user can enter (pytest's tmp_path is 0700)."""
-    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
-    path.chmod(0o755)
-    return path
-
-
-def as_user(user: str | None, argv: list[str]) -> list[str]:
-    """``argv`` to run as ``user`` (needs root), or as this user when ``user`` is None."""
-    if user is None:
-        return list(argv)
-    return ["setpriv", "--reuid", user, "--regid", user, "--clear-groups", *argv]
-
-
-def linked_venv(python: str, dest: Path) -> Path:
-    """A venv at ``dest`` of ``python``'s base interpreter, seeing this process's
-    packages through a .pth (binary wheels are per minor version, so ``python``
-    must be of this one). Returns its interpreter."""
-    subprocess.run([python, "-m", "venv", "--without-pip", str(dest)], check=True)
-    venv_python = dest / "bin" / "python"
-    site = subprocess.run([str(venv_python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True).stdout.strip()
-    Path(site, "project.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    return venv_python
-
-
-def _add_user() -> str:
-    name = f"lstmgs-{uuid.uuid4().hex[:8]}"
-    subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir",
-                    "/nonexistent", "--shell", "/usr/sbin/nologin", name], check=True)
-    return name
-
-
-@pytest.fixture(scope="session")
-def sandbox_users():
-    """Two throwaway unprivileged users (root only; [None] otherwise), removed
-    with anything they left running. Two, because the reaper kills every
-    process of its user, so runs in parallel must not share one."""
-    if not IS_ROOT or shutil.which("useradd") is None:
-        yield [None]
-        return
-    names: list[str] = []
-    try:
-        names += [_add_user(), _add_user()]
-        yield names
-    finally:
-        for name in names:
-            reap(pwd.getpwnam(name).pw_uid)
-            subprocess.run(["userdel", name], check=False)
-
-
-@pytest.fixture(scope="session")
-def sandbox_user(sandbox_users):
-    return sandbox_users[0]
-
-
-@pytest.fixture(scope="session")
-def sandbox_python(sandbox_user):
-    """An interpreter the sandbox user can run, seeing this venv's packages.
-
-    A venv of the system's own python of the same minor version, with a .pth
-    pointing at our site-packages (binary wheels are per minor version). Falls
-    back to sys.executable when no separation is possible anyway."""
-    if sandbox_user is None:
-        yield sys.executable
-        return
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    base = Path(f"/usr/bin/python{version}")
-    if not base.exists():
-        pytest.skip(f"no world-executable python{version} for the sandbox user")
-    top = _world_dir("lstmgs-venv-")
-    try:
-        python = linked_venv(str(base), top / "venv")
-        probe = subprocess.run(as_user(sandbox_user, [str(python), "-I", "-c", "import numpy, sympy"]),
-                               capture_output=True, text=True)
-        if probe.returncode != 0:
-            pytest.skip(f"the sandbox user cannot run {python}: {probe.stderr[-300:]}")
-        yield str(python)
-    finally:
-        shutil.rmtree(top, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -173,7 +86,7 @@ class Containers:
         self._sources: dict[str, Path] = {}
         # What setup.sh builds once per image, built once per session: shared
         # by every root instead of rebuilt in each.
-        self.cache = _world_dir("lstmgs-cache-")
+        self.cache = world_dir("lstmgs-cache-")
         self.made.append(self.cache)
         subprocess.run([python, "-c", "from grader.sandbox.mplcache import matplotlib_config_dir as m; m()"],
                        env={**os.environ, "LSTM_GRADER_CACHE": str(self.cache)}, cwd=HERE.parents[2],
@@ -182,7 +95,7 @@ class Containers:
     def unpacked(self, assignment: str) -> Path:
         """The zip unpacked and byte-compiled once, as setup.sh does on the image."""
         if assignment not in self._sources:
-            top = _world_dir("lstmgs-unpacked-")
+            top = world_dir("lstmgs-unpacked-")
             self.made.append(top)
             with zipfile.ZipFile(self.zips(assignment)) as zf:
                 zf.extractall(top)
@@ -192,7 +105,7 @@ class Containers:
         return self._sources[assignment]
 
     def make(self, assignment: str, user: str | None) -> Container:
-        root = _world_dir("lstmgs-root-")
+        root = world_dir("lstmgs-root-")
         self.made.append(root)
         shutil.copytree(self.unpacked(assignment), root / "source")
         (root / "submission").mkdir()
@@ -216,9 +129,3 @@ def containers(zips, sandbox_python):
 def container(containers, sandbox_user):
     return lambda assignment="lstm_scalar": containers.make(assignment, sandbox_user)
 
-
-def leftovers(user: str | None) -> list[int]:
-    """Live processes of the sandbox user (none, once run_autograder is done)."""
-    if user is None:
-        return []
-    return processes_of(pwd.getpwnam(user).pw_uid)

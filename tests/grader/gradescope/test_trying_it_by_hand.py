@@ -26,7 +26,7 @@ import pytest
 from grader.gradescope.layout import SANDBOX_USER
 from grader.gradescope.privileges import reap
 
-from .conftest import IS_ROOT, _world_dir, as_user, leftovers, linked_venv, schema_errors
+from .conftest import IS_ROOT, as_user, leftovers, linked_venv, schema_errors, world_dir
 
 try:
     import tomllib
@@ -117,7 +117,7 @@ def scratch():
     made: list[Path] = []
 
     def folder(owner: str | None) -> Path:
-        top = _world_dir("lstmgs-doc-")
+        top = world_dir("lstmgs-doc-")
         made.append(top)
         if owner is not None:
             shutil.chown(top, owner, owner)
