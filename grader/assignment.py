@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field, replace
@@ -274,12 +275,24 @@ def _validator():
 
 def check_schema(assignment: str, path: Path, data: dict) -> None:
     """Raise AssignmentError for the first problem of ``data`` in file order: an
-    unknown key (with the close known one, if any), a missing key, a wrong type or value."""
-    errors = [(order, error, key) for error in _validator().iter_errors(data)
-              for order, key in _offences(data, error)]
-    if errors:
-        _, error, key = min(errors, key=lambda e: e[0])
-        raise _schema_error(assignment, path, data, error, key)
+    unknown key (with the close known one, if any), a missing key, a wrong type or value.
+
+    A declaration found valid once is remembered (by the hash of it and of the
+    schema) in the disk cache: importing jsonschema costs more than the rest of
+    `lstm-grader list`."""
+    from . import cache
+
+    digest = hashlib.sha256(json.dumps([data, schema()], default=str).encode()).hexdigest()
+
+    def validate() -> bool:
+        errors = [(order, error, key) for error in _validator().iter_errors(data)
+                  for order, key in _offences(data, error)]
+        if errors:
+            _, error, key = min(errors, key=lambda e: e[0])
+            raise _schema_error(assignment, path, data, error, key)
+        return True
+
+    cache.cached(("schema-valid", digest), validate)
 
 
 def _offences(data: dict, error) -> list[tuple[tuple, str | None]]:
