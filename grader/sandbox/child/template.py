@@ -39,6 +39,8 @@ def _send(sock, payload):
 def _warm():
     """What every child would otherwise import (and SymPy build) for itself."""
     import inspect  # noqa: F401 - session.functions
+    import tempfile
+    tempfile.gettempdir()  # cached from the template's TMPDIR: each child resets it (become_child)
     import numpy as np
     with np.errstate(over="warn"):
         np.exp(np.ones(2))
@@ -170,6 +172,9 @@ class Template:
             confine.die_with_parent(signal.SIGKILL)
             os.chdir(folder)
             os.environ.update(env)
+            tempfile = sys.modules.get("tempfile")
+            if tempfile is not None:  # it caches TMPDIR once read: the template's, not this child's
+                tempfile.tempdir = None
             confine.set_dumpable(True)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             self.run_child(*fds)

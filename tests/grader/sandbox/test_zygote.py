@@ -72,13 +72,17 @@ def test_nothing_one_submission_leaves_reaches_the_next(layers):
         assert second._holder[0].proc.template is template  # forked from the same template
 
 
-def test_each_submission_gets_a_fresh_process_and_folder():
-    cell = "import os\ndef ids():\n    return [os.getpid(), os.getcwd()]\n"
+def test_each_submission_gets_a_fresh_process_and_folder_which_is_also_its_temp_folder():
+    """The template computed its own temp folder before forking (tempfile caches
+    it): each child must get its own, not the template's."""
+    cell = ("import os, tempfile\ndef ids():\n"
+            "    return [os.getpid(), os.getcwd(), tempfile.gettempdir(), os.environ['HOME']]\n")
     seen = []
     for _ in range(3):
         with Sandbox([CodeCell(1, cell)], limits=FAST) as box:
             seen.append(tuple(box.call("ids").value))
-    assert len({pid for pid, _ in seen}) == 3 and len({cwd for _, cwd in seen}) == 3
+    assert len({pid for pid, *_ in seen}) == 3 and len({cwd for _, cwd, *_ in seen}) == 3
+    assert all(cwd == tmp == home for _, cwd, tmp, home in seen)
 
 
 def test_a_template_that_dies_costs_the_call_in_progress_and_the_next_submission_gets_a_new_one():
