@@ -74,8 +74,9 @@ def _template(iso: isolation.Isolation, run_as: RunAs | None,
     if template is None or template.broken:
         if template is not None:
             template.close()
-        while len(_templates) >= KEEP:  # the least recently used goes
-            _templates.pop(next(iter(_templates))).close()
+        idle = [k for k, t in _templates.items() if not t.live]  # least recently used first
+        for old in idle[:max(0, len(_templates) - KEEP + 1)]:  # a template serving a child stays
+            _templates.pop(old).close()
         try:
             template = Template(iso, run_as, tuple(protected))
         except TemplateError as exc:

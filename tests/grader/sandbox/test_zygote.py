@@ -116,3 +116,20 @@ def test_without_a_layer_that_can_end_a_forked_childs_processes_children_start_c
     with Sandbox([CodeCell(1, "x = 1")], limits=Limits(layers=("seccomp",))) as box:
         box.setup()
         assert isinstance(box._holder[0].proc, zygote.Forked)
+
+
+def test_a_template_serving_a_child_is_kept_when_others_are_started(tmp_path):
+    """Templates are kept per set-up (here: protected folders) up to zygote.KEEP,
+    the least recently used going first, but never one a live child came from."""
+    cell = "import os\ndef pid():\n    return os.getpid()\n"
+    with Sandbox([CodeCell(1, cell)], limits=FAST) as first:
+        before = first.call("pid").value
+        template = first._holder[0].proc.template
+        for k in range(zygote.KEEP + 1):
+            folder = tmp_path / f"protected-{k}"
+            folder.mkdir()
+            with Sandbox([CodeCell(1, cell)], limits=FAST, protected=[folder]) as other:
+                assert other.call("pid").status == "ok"
+        assert not template.broken and len(zygote._templates) <= zygote.KEEP + 1
+        assert first.call("pid").value == before  # the same child, never restarted
+    assert first.setup().restarts == 0
