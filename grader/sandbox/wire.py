@@ -15,7 +15,7 @@ that may cross the boundary has exactly one spelling and nothing else decodes:
     Symbol marker                        {"s": name}
     SymPy expression                     {"x": tree}              (see exprtree.py)
 
-child.py repeats the few lines it needs (it runs in isolation and cannot import
+The child (child/framing.py, child/codec.py) repeats the few lines it needs (it runs in isolation and cannot import
 this package); tests/grader/sandbox/test_wire.py checks that both sides agree.
 """
 from __future__ import annotations
