@@ -1,4 +1,5 @@
-"""A bwrap PID namespace held by a pidfd on its init, and ended as a whole."""
+"""Ending what a sandbox started: a process group, or a bwrap PID namespace
+held by a pidfd on its init, as a whole."""
 from __future__ import annotations
 
 import json
@@ -51,3 +52,14 @@ def end(pidfd: int) -> None:
         poller.poll(5000)
     finally:
         os.close(pidfd)
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL the process group ``pid`` leads (it started its own session, so
+    nothing in it can leave), and ``pid`` itself should it have died between
+    the two checks."""
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass

@@ -13,7 +13,6 @@ import os
 import select
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from . import isolation, pidns, wire, zygote
 from .exprtree import MAX_DEPTH, MAX_NODES
-from .staging import BLOCKED_IMPORTS, CHILD_SCRIPT, RunAs, stage
+from .staging import BLOCKED_IMPORTS, CHILD_SCRIPT, RunAs, launch, stage
 
 if TYPE_CHECKING:  # runner imports this module; the annotation alone needs Limits
     from .runner import Limits
@@ -244,17 +243,10 @@ class _Cold:
         to_child_r, self.wfd = os.pipe()
         self.rfd, from_child_w = os.pipe()
         info_r, info_w = os.pipe() if walled else (-1, -1)
-        prefix = isolation.bwrap_command(iso.bwrap, read=staged.reads, files=staged.files,
-                                         workdir=os.path.realpath(staged.workdir),
-                                         info_fd=info_w) if walled else []
         passed = (to_child_r, from_child_w) + ((info_w,) if walled else ())
         try:
-            self.proc = subprocess.Popen(
-                [*prefix, sys.executable, "-I", staged.script, str(to_child_r),
-                 str(from_child_w)],
-                pass_fds=passed, start_new_session=True, cwd=staged.workdir,
-                env=staged.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE, **staged.identity)
+            self.proc = launch(staged, iso.bwrap, [str(to_child_r), str(from_child_w)], passed,
+                               info_w if walled else None)
         except BaseException as exc:
             for fd in (to_child_r, from_child_w, self.rfd, self.wfd, info_r, info_w):
                 if fd >= 0:
@@ -307,13 +299,7 @@ class _Cold:
         return status, usage, killed
 
     def _killpg(self) -> None:
-        # The child leads its own session, so it cannot leave its group; the
-        # plain kill is for a child that died between the two calls' checks.
-        for kill in (os.killpg, os.kill):
-            try:
-                kill(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        pidns.kill_group(self.proc.pid)
 
     def stop(self) -> None:
         if self.proc.returncode is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,6 +107,20 @@ def stage(top: str, run_as: RunAs | None, walled: bool, protected: tuple[str, ..
     if extra:
         env["MPLCONFIGDIR"] = partial.inside(os.path.realpath(extra))
     return Staged(top, workdir, files, identity, walled, env, reads)
+
+
+def launch(staged: Staged, bwrap: str, args: list[str], pass_fds: tuple[int, ...],
+           info_fd: int | None = None) -> subprocess.Popen:
+    """Start the staged child.py with ``args``: under bwrap when ``staged`` is
+    walled (reporting the namespace on ``info_fd``), as its user, in a session
+    of its own, with stdout gone and stderr kept for its start-up errors."""
+    prefix = isolation.bwrap_command(bwrap, read=staged.reads, files=staged.files,
+                                     workdir=os.path.realpath(staged.workdir),
+                                     info_fd=info_fd) if staged.walled else []
+    return subprocess.Popen(
+        [*prefix, sys.executable, "-I", staged.script, *args], pass_fds=pass_fds,
+        start_new_session=True, cwd=staged.workdir, env=staged.env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **staged.identity)
 
 
 def child_folder(workdir: str, name: str, run_as: RunAs | None) -> tuple[str, str | None]:

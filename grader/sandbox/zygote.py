@@ -27,7 +27,6 @@ import json
 import os
 import select
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -36,7 +35,7 @@ import time
 from dataclasses import dataclass
 
 from . import isolation, pidns
-from .staging import RunAs, child_folder, remove_folder, stage
+from .staging import RunAs, child_folder, launch, remove_folder, stage
 
 # How long the template may take to answer a kill or report an end before it
 # is given up for dead (and killed with everything in it).
@@ -192,17 +191,10 @@ class Template:
         self.work_inside = self.staged.inside(self.work_outside)
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.info_r, info_w = os.pipe() if self.walled else (-1, -1)
-        prefix = isolation.bwrap_command(iso.bwrap, read=self.staged.reads,
-                                         files=self.staged.files, workdir=self.work_outside,
-                                         info_fd=info_w) if self.walled else []
         passed = (theirs.fileno(),) + ((info_w,) if self.walled else ())
         try:
-            self.proc = subprocess.Popen(
-                [*prefix, sys.executable, "-I", self.staged.script, "--template",
-                 str(theirs.fileno())],
-                pass_fds=passed, start_new_session=True, cwd=self.staged.workdir,
-                env=self.staged.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE, **self.staged.identity)
+            self.proc = launch(self.staged, iso.bwrap, ["--template", str(theirs.fileno())],
+                               passed, info_w if self.walled else None)
         except OSError as exc:
             self.broken = True
             self._release()
@@ -268,11 +260,7 @@ class Template:
             return ""
 
     def _kill_process(self) -> None:
-        for kill in (os.killpg, os.kill):
-            try:
-                kill(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        pidns.kill_group(self.proc.pid)
         self.proc.wait()
 
     # -- children --------------------------------------------------------------
