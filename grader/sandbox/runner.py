@@ -463,8 +463,9 @@ class Sandbox:
                 raise _Gone("crash", f"the result could not be read ({detail})") from None
         warned = reply.get("warnings")
         warned = tuple(_text(w, 300) for w in warned[:5]) if isinstance(warned, list) else ()
-        return CallResult(status, value, message, output, warned,
-                          _mutated(sent_args, reply.get("after")))
+        # Only a value is judged; an in-place change matters next to one.
+        moved = _mutated(sent_args, reply.get("after")) if status == "ok" else ()
+        return CallResult(status, value, message, output, warned, moved)
 
 
 def _mutated(sent: list, after: Any) -> tuple[int, ...]:

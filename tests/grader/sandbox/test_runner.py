@@ -131,6 +131,21 @@ def test_an_argument_changed_in_place_is_reported_by_position(make_sandbox):
     assert (result.status, result.value, result.mutated) == ("ok", 3.0, (1,))
 
 
+def test_an_in_place_change_is_found_by_the_grader_whatever_the_student_patches(make_sandbox):
+    """The child only sends the bytes back; the comparison is the grader's, so
+    replacing NumPy's comparisons and copies in the child hides nothing."""
+    box = make_sandbox("""
+        import numpy as np
+        np.array_equal = lambda *args, **kwargs: True
+        np.array = lambda a, *args, **kwargs: a
+        def scribble(a):
+            a[1] = -1.0
+            return 0.5
+    """)
+    result = box.call("scribble", [np.ones(3)])
+    assert (result.status, result.value, result.mutated) == ("ok", 0.5, (0,))
+
+
 OOM_KILLED = """
 import os, signal
 import numpy as np
